@@ -33,7 +33,8 @@ endif
 CFLAGS		?= -g
 ALL_CFLAGS	:= -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) $(CFLAGS) \
 		   -I. -Ilibipc -Iproto -I$(BUILD)/gen $(PKG_CFLAGS)
-ALL_LDFLAGS	:= -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address,undefined) \
+comma		:= ,
+ALL_LDFLAGS	:= -pie -Wl,-z,relro,-z,now $(if $(SAN),-fsanitize=address$(comma)undefined) \
 		   $(LDFLAGS)
 
 OBJ		:= $(BUILD)/obj
