@@ -48,11 +48,6 @@ GENERATED	:=
 .PHONY: all deps check unit asan fuzz bench clean format
 all:
 
-# Objects: one per source, with header dependencies.
-$(OBJ)/%.o: %.c | $(GENERATED)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
-
 # $(call prog,target-path,sources,extra-libs)
 define prog
 PROGS += $(1)
@@ -85,6 +80,12 @@ $$(BUILD)/fuzz/$(1)_fuzz: tests/fuzz/$(1)_fuzz.c $(2) $$(LIBIPC_SRCS) | $$(GENER
 endef
 
 include $(sort $(wildcard mk/*.mk))
+
+# Objects: one per source, with header dependencies.  After the
+# fragments, so that every generated header is known here.
+$(OBJ)/%.o: %.c | $(GENERATED)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 all: $(PROGS) $(UNIT_TESTS)
 

@@ -55,8 +55,9 @@ struct ipc_buf {
 	size_t			 ib_maxqueue;	/* output bytes bound */
 	pid_t			 ib_pid;	/* default ih_pid */
 
-	unsigned char		*ib_rbuf;	/* bytes read, not consumed */
-	size_t			 ib_rlen;
+	unsigned char		*ib_rbuf;	/* bytes read */
+	size_t			 ib_roff;	/* first byte not consumed */
+	size_t			 ib_rlen;	/* bytes not consumed */
 	size_t			 ib_rsize;
 	int			 ib_rfds[4];	/* fds received, in order */
 	int			 ib_nrfds;
@@ -104,6 +105,13 @@ void	 ipc_free(struct ipc_msg *);
  */
 int	 ipc_compose(struct ipc_buf *, uint32_t, uint32_t, pid_t, int,
 	    const void *, size_t);
+/*
+ * ipc_compose_frame: the same without a copy.  The buffer is malloc'ed,
+ * IPC_HDR_SIZE bytes of room for the header followed by the payload's
+ * len bytes; on success ib owns it (and fd), on failure the caller.
+ */
+int	 ipc_compose_frame(struct ipc_buf *, uint32_t, uint32_t, pid_t, int,
+	    unsigned char *, size_t);
 int	 ipc_forward(struct ipc_buf *, const struct ipc_msg *);
 
 /* ipc_write: write queued output; 0 when the queue is empty or the

@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: ISC
  *
  * Typed msgpack payloads with a sticky error, after OpenSMTPD's
- * m_create/m_add_* and m_msg/m_get_*/m_end.  A writer builds exactly
+ * m_create/m_add_* and m_msg, m_get_*, m_end.  A writer builds exactly
  * one msgpack value; a reader parses exactly one value from a payload
  * (short or trailing bytes are errors) and walks it in order.
  */

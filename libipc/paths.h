@@ -1,0 +1,29 @@
+/*
+ * Copyright (c) 2026 The OpenShell in C authors.
+ * SPDX-License-Identifier: ISC
+ *
+ * Where a gateway keeps its files.  The parent and the CLI must agree on
+ * these names, so both derive them here:
+ *
+ *	<state>			$XDG_STATE_HOME/openshell/clusters/<name>
+ *				(default ~/.local/state/openshell/clusters/<name>)
+ *	<state>/run		0700: control sockets, pid file
+ *	<state>/run/<t>.sock	control socket of daemon <t>
+ */
+
+#ifndef PATHS_H
+#define PATHS_H
+
+#include <stddef.h>
+
+#define PATHS_DEFAULT_NAME	"openshell"
+
+int	 paths_name_ok(const char *);
+/* Each returns 0, or -1 when the result does not fit (or, for
+ * paths_statedir, when there is no home directory). */
+int	 paths_statedir(const char *, char *, size_t);
+int	 paths_rundir(const char *, char *, size_t);
+int	 paths_ctlsock(const char *, const char *, char *, size_t);
+int	 paths_join(char *, size_t, const char *, const char *);
+
+#endif /* PATHS_H */
