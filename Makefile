@@ -79,7 +79,8 @@ $$(BUILD)/fuzz/$(1)_fuzz: tests/fuzz/$(1)_fuzz.c $(2) $$(LIBIPC_SRCS) | $$(GENER
 	clang $$(FUZZ_CFLAGS) -o $$@ $$^ $(3) $$(PKG_LIBS)
 endef
 
-include $(sort $(wildcard mk/*.mk))
+include mk/libipc.mk
+include $(filter-out mk/libipc.mk,$(sort $(wildcard mk/*.mk)))
 
 # Objects: one per source, with header dependencies.  After the
 # fragments, so that every generated header is known here.

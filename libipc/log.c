@@ -115,6 +115,9 @@ log_vmsg(int pri, int code, const char *fmt, va_list ap)
 
 	if (pri >= LOG_DEBUG && log_verbose < 1)
 		return;
+	/* verbosity -1 ("warn"): warnings and worse only */
+	if (pri >= LOG_INFO && log_verbose < 0)
+		return;
 	msg[0] = '\0';
 	if (fmt != NULL)
 		vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -19,7 +19,7 @@
 
 void	 log_init(int, int);		/* foreground, syslog facility */
 void	 log_procinit(const char *);
-void	 log_setverbose(int);		/* 0 warn+info, 1 debug */
+void	 log_setverbose(int);		/* -1 warn, 0 +info, 1 +debug */
 int	 log_getverbose(void);
 const char *log_procname(void);
 /* level name ("WARN", "INFO", "DEBUG", "ERROR"), formatted message */

@@ -140,6 +140,24 @@ test_debug_needs_verbose(void **state)
 	assert_string_equal(hook_msg, "loud");
 }
 
+/* "log-level warn" keeps warnings and drops info and debug lines. */
+static void
+test_warn_level_drops_info(void **state)
+{
+	struct capture	 c;
+
+	(void)state;
+	log_sethook(hook);
+	log_setverbose(-1);
+	capture_start(&c);
+	log_info("chatter");
+	log_debug("noise");
+	log_warnx("kept");
+	assert_string_equal(capture_end(&c), "test: kept\n");
+	assert_int_equal(hook_calls, 1);
+	assert_string_equal(hook_level, "WARN");
+}
+
 static void
 test_hook_levels(void **state)
 {
@@ -237,6 +255,7 @@ main(void)
 		cmocka_unit_test_setup(test_format_stderr, setup),
 		cmocka_unit_test_setup(test_warn_appends_strerror, setup),
 		cmocka_unit_test_setup(test_debug_needs_verbose, setup),
+		cmocka_unit_test_setup(test_warn_level_drops_info, setup),
 		cmocka_unit_test_setup(test_hook_levels, setup),
 		cmocka_unit_test_setup(test_hook_recursion, setup),
 		cmocka_unit_test_setup(test_fatal, setup),
