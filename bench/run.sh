@@ -1,7 +1,9 @@
 #!/bin/sh
 # Run every benchmark program built into $BUILD/bench/ (mk/bench.mk
-# adds them).  Each prints our figure beside its reference and the
-# ratio, one line per case.  Exits non-zero if any program fails.
+# adds them), then every bench/<name>/run.sh (benchmarks that need a
+# server and peers started around them).  Each prints our figure beside
+# its reference and the ratio, one line per case.  Exits non-zero if
+# any of them fails.
 set -u
 BUILD=${BUILD:-build}
 failed=0
@@ -13,6 +15,15 @@ for b in "$BUILD"/bench/*; do
 	echo "== $(basename "$b")"
 	if ! "$b"; then
 		echo "FAIL $(basename "$b")"
+		failed=1
+	fi
+done
+for s in "$(dirname "$0")"/*/run.sh; do
+	[ -f "$s" ] || continue
+	found=1
+	echo "== $(basename "$(dirname "$s")")"
+	if ! BUILD=$BUILD sh "$s"; then
+		echo "FAIL $s"
 		failed=1
 	fi
 done

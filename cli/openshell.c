@@ -3,46 +3,93 @@
  * SPDX-License-Identifier: ISC
  *
  * openshell: the command line.  Each command group lives in its own
- * file and is listed in cli_cmds, kept sorted by name.
+ * file and is listed in cli_cmds, kept sorted by name.  The global
+ * flags (control-plane §5.1) may come anywhere before "--" and are
+ * taken out of argv before the group sees it.
  */
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
+#include "proc.h"
 
 struct cli_cmd {
 	const char	*cc_name;
+	const char	*cc_alias;
 	int		(*cc_main)(int, char **);
 	const char	*cc_usage;
 };
 
 static const struct cli_cmd cli_cmds[] = {
-	{ "admin",	admin_main,
+	{ "admin",	NULL,	admin_main,
 	    "admin <service> status|stats|log-level <level>|dump [-o json]" },
+	{ "gateway",	"gw",	gateway_main,
+	    "gateway start|stop|status|info [--name N] [--port P] [--bind A] "
+	    "[--state-dir D]" },
+	{ "inference",	NULL,	inference_main,
+	    "inference set|update|get [--provider P] [--model M] "
+	    "[--timeout S] [--system] [--no-verify]" },
+	{ "logs",	"lg",	logs_main,
+	    "logs [name] [-n N] [--tail] [--since 30s|5m|1h] "
+	    "[--source gateway|sandbox|all]... [--level L]" },
+	{ "policy",	"pol",	policy_main,
+	    "policy set [name] --policy F [--wait] [--timeout S] | "
+	    "get [name] [--rev N] [--full] | list [name] [--limit N]" },
+	{ "provider",	NULL,	provider_main,
+	    "provider create --name N --type T (--credential K[=V]... | "
+	    "--from-existing) [--config K=V]... | get N | list | update N | "
+	    "delete N..." },
+	{ "sandbox",	"sb",	sandbox_main,
+	    "sandbox list [--limit N] [--offset N] [--ids|--names] | "
+	    "get [name] | delete <name>...|--all" },
+	{ "status",	NULL,	status_main,
+	    "status" },
 };
 
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
 static void	 cli_usage(FILE *, int) __attribute__((__noreturn__));
+static int	 cli_globals(int, char **, int);
+static int	 cli_global_arg(char **, int, int *, const char *,
+		    const char **);
 
-const char	*cli_progname = "openshell";
+const char		*cli_progname = "openshell";
+struct cli_global	 cli_global;
 
 int
 main(int argc, char *argv[])
 {
-	size_t	 i;
+	const struct cli_cmd	*cc;
+	size_t			 i;
 
+	log_procinit(cli_progname);
+	argc = cli_globals(argc, argv, 1);
 	if (argc < 2)
 		cli_usage(stderr, 1);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)
 		cli_usage(stdout, 0);
-	for (i = 0; i < NCMDS; i++)
-		if (strcmp(argv[1], cli_cmds[i].cc_name) == 0)
-			return cli_cmds[i].cc_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("%s %s\n", cli_progname, OPENSHELL_VERSION);
+		return 0;
+	}
+	for (i = 0; i < NCMDS; i++) {
+		cc = &cli_cmds[i];
+		if (strcmp(argv[1], cc->cc_name) != 0 &&
+		    (cc->cc_alias == NULL || strcmp(argv[1], cc->cc_alias) != 0))
+			continue;
+		/* admin has flags of its own and talks to no gateway. */
+		if (cc->cc_main != admin_main)
+			argc = cli_globals(argc, argv, 2);
+		/* Warnings only, unless -v asks for more. */
+		log_setverbose(cli_global.cg_verbose - 1);
+		return cc->cc_main(argc - 1, argv + 1);
+	}
 	cli_warnx("unknown command: %s", argv[1]);
 	cli_usage(stderr, 1);
 }
@@ -52,10 +99,71 @@ cli_usage(FILE *fp, int status)
 {
 	size_t	 i;
 
-	fprintf(fp, "usage:\n");
+	fprintf(fp, "usage: %s [-v] [-g gateway] [--gateway-endpoint url] "
+	    "command ...\n", cli_progname);
+	fprintf(fp, "read commands take -o json\n");
 	for (i = 0; i < NCMDS; i++)
 		fprintf(fp, "  %s %s\n", cli_progname, cli_cmds[i].cc_usage);
 	exit(status);
+}
+
+/*
+ * Removes the global flags from argv[from..] (up to "--", or the
+ * command word when from is 1) and returns the new argc.
+ */
+static int
+cli_globals(int argc, char **argv, int from)
+{
+	int	 i, o, r;
+
+	for (i = o = from; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0 || (from == 1 &&
+		    argv[i][0] != '-')) {
+			while (i < argc)
+				argv[o++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "-vv") == 0 ||
+		    strcmp(argv[i], "-vvv") == 0) {
+			cli_global.cg_verbose += (int)strlen(argv[i]) - 1;
+			continue;
+		}
+		if ((r = cli_global_arg(argv, argc, &i, "gateway-endpoint",
+		    &cli_global.cg_endpoint)) == 0)
+			r = cli_global_arg(argv, argc, &i, "gateway",
+			    &cli_global.cg_gateway);
+		if (r == -1) {
+			cli_warnx("option %s needs a value", argv[i]);
+			exit(1);
+		}
+		if (r == 0)
+			argv[o++] = argv[i];
+	}
+	argv[o] = NULL;
+	return o;
+}
+
+/* 1 if argv[*i] was --<name> (or -g for gateway) and took its value. */
+static int
+cli_global_arg(char **argv, int argc, int *i, const char *name,
+    const char **val)
+{
+	const char	*a = argv[*i];
+	size_t		 n = strlen(name);
+
+	if (strncmp(a, "--", 2) == 0 && strncmp(a + 2, name, n) == 0 &&
+	    a[2 + n] == '=') {
+		*val = a + 3 + n;
+		return 1;
+	}
+	if ((strncmp(a, "--", 2) == 0 && strcmp(a + 2, name) == 0) ||
+	    (strcmp(name, "gateway") == 0 && strcmp(a, "-g") == 0)) {
+		if (*i + 1 >= argc)
+			return -1;
+		*val = argv[++*i];
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -68,4 +176,34 @@ cli_warnx(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* The value of -o/--output: 1 for json, 0 for the human form. */
+int
+cli_output_json(const char *fmt)
+{
+	if (strcmp(fmt, "json") == 0)
+		return 1;
+	if (strcmp(fmt, "text") == 0 || strcmp(fmt, "table") == 0)
+		return 0;
+	cli_warnx("unknown output format '%s' (json, text)", fmt);
+	return -1;
+}
+
+/* A non-negative decimal that fits 32 bits, for flag. */
+int
+cli_u32(const char *flag, const char *s, uint32_t *v)
+{
+	char		*end;
+	unsigned long	 n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 ||
+	    n > UINT32_MAX) {
+		cli_warnx("%s: invalid number '%s'", flag, s);
+		return -1;
+	}
+	*v = (uint32_t)n;
+	return 0;
 }

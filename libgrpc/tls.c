@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "log.h"
@@ -22,6 +23,9 @@ static int	 tls_alpn_select(SSL *, const unsigned char **,
 		    void *);
 static int	 tls_load_pair(SSL_CTX *, const char *, const char *);
 static SSL_CTX	*tls_ctx_new(const SSL_METHOD *);
+static void	 tls_server_common(SSL_CTX *);
+static int	 tls_mem_pair(SSL_CTX *, const char *, const char *);
+static int	 tls_mem_ca(SSL_CTX *, const char *);
 
 /* ALPN wire format: length-prefixed names, preferred first. */
 static const unsigned char tls_server_protos[] =
@@ -84,6 +88,17 @@ tls_server_ctx(const char *cert, const char *key, const char *client_ca)
 	if ((names = SSL_load_client_CA_file(client_ca)) == NULL)
 		goto fail;
 	SSL_CTX_set_client_CA_list(ctx, names);
+	tls_server_common(ctx);
+	return ctx;
+fail:
+	tls_log_errors("tls server context");
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+static void
+tls_server_common(SSL_CTX *ctx)
+{
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
 	    SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
 	/*
@@ -94,11 +109,98 @@ tls_server_ctx(const char *cert, const char *key, const char *client_ca)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_select, NULL);
+}
+
+/*
+ * As tls_server_ctx(), from PEM strings: a sandboxed process gets its
+ * key material over IPC and cannot open the files.
+ */
+SSL_CTX *
+tls_server_ctx_mem(const char *cert_pem, const char *key_pem,
+    const char *client_ca_pem)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = tls_ctx_new(TLS_server_method())) == NULL ||
+	    tls_mem_pair(ctx, cert_pem, key_pem) != 0 ||
+	    tls_mem_ca(ctx, client_ca_pem) != 0) {
+		tls_log_errors("tls server context");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	tls_server_common(ctx);
 	return ctx;
-fail:
-	tls_log_errors("tls server context");
-	SSL_CTX_free(ctx);
-	return NULL;
+}
+
+/* The leaf, then any chain certificates, then the key. */
+static int
+tls_mem_pair(SSL_CTX *ctx, const char *cert_pem, const char *key_pem)
+{
+	BIO		*bio;
+	X509		*x;
+	EVP_PKEY	*key;
+	int		 rc = -1;
+
+	if ((bio = BIO_new_mem_buf(cert_pem, -1)) == NULL)
+		return -1;
+	if ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1)
+		goto done;
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			X509_free(x);
+			goto done;
+		}
+	ERR_clear_error();	/* the end of the chain */
+	BIO_free(bio);
+	if ((bio = BIO_new_mem_buf(key_pem, -1)) == NULL)
+		return -1;
+	if ((key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL)
+		goto done;
+	if (SSL_CTX_use_PrivateKey(ctx, key) == 1 &&
+	    SSL_CTX_check_private_key(ctx) == 1)
+		rc = 0;
+	EVP_PKEY_free(key);
+ done:
+	BIO_free(bio);
+	return rc;
+}
+
+/* Every certificate in the PEM is trusted and named to clients. */
+static int
+tls_mem_ca(SSL_CTX *ctx, const char *ca_pem)
+{
+	X509_STORE		*store = SSL_CTX_get_cert_store(ctx);
+	STACK_OF(X509_NAME)	*names;
+	BIO			*bio;
+	X509			*x;
+	int			 n = 0;
+
+	if ((names = sk_X509_NAME_new_null()) == NULL)
+		return -1;
+	if ((bio = BIO_new_mem_buf(ca_pem, -1)) == NULL) {
+		sk_X509_NAME_free(names);
+		return -1;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (X509_STORE_add_cert(store, x) != 1 ||
+		    sk_X509_NAME_push(names,
+		    X509_NAME_dup(X509_get_subject_name(x))) <= 0) {
+			X509_free(x);
+			break;
+		}
+		X509_free(x);
+		n++;
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	if (n == 0) {
+		sk_X509_NAME_pop_free(names, X509_NAME_free);
+		return -1;
+	}
+	SSL_CTX_set_client_CA_list(ctx, names);
+	return 0;
 }
 
 static int

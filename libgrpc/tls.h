@@ -23,6 +23,8 @@
  * gets no ALPN and speaks HTTP/1.1.  NULL on error (logged).
  */
 SSL_CTX	*tls_server_ctx(const char *, const char *, const char *);
+/* The same from PEM strings (certificate chain, key, client CAs). */
+SSL_CTX	*tls_server_ctx_mem(const char *, const char *, const char *);
 /*
  * Client context: server verified against ca; cert/key may be NULL
  * for no client certificate; alpn is one protocol name or NULL.

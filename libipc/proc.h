@@ -172,6 +172,8 @@ struct proc_self {
 	const struct proc_ctl_ops *ps_ctlops;
 	struct control		*ps_ctl;
 	void			*ps_arg;	/* the daemon's state */
+	/* parent gone (EOF on fd 3): NULL exits at once, else must exit */
+	void			(*ps_parent_gone)(struct proc_self *);
 };
 
 void	 proc_child_init(struct proc_self *, int, int, char **);

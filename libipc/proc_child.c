@@ -271,8 +271,14 @@ proc_child_closed(struct ipc_ev *ev, int err, void *arg)
 	if (err == EPROTO || err == ENOMEM)
 		fatalx("protocol error from %s: %s", proc_name(ch->ch_peer),
 		    strerror(err));
-	if (ch->ch_peer == PROC_PARENT)
+	if (ch->ch_peer == PROC_PARENT) {
+		/* A daemon may finish its work first; it must exit. */
+		if (ch->ch_self->ps_parent_gone != NULL) {
+			ch->ch_self->ps_parent_gone(ch->ch_self);
+			return;
+		}
 		exit(0);
+	}
 	log_warnx("lost channel to %s", proc_name(ch->ch_peer));
 }
 

@@ -1206,3 +1206,272 @@ sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
 	(void)w;
 	_exit(SANDBOX_DEBUG_EXIT);
 }
+
+/*
+ * The agent's Landlock domain, from a policy's read_only and read_write
+ * lists (sandbox.md §5.5, fixing G3): every filesystem right of the
+ * kernel's ABI is handled (up to ABI 6, plus abstract socket and signal
+ * scoping); read_only grants read file, read dir and execute;
+ * read_write every handled right.  TCP is left unhandled: the agent's
+ * network namespace does that job.  A path that cannot be opened or
+ * added is skipped with a logged reason under best effort, and fails
+ * the whole call under hard (hard_requirement); so does a kernel
+ * without Landlock.  `status' receives the EFFECTIVE result in one line
+ * for the parent's log; the domain binds this process and its children
+ * for good.  Returns 0, or -1 (hard failure, reason in status).
+ */
+
+struct sandbox_llp {
+	int		 fd;
+	int		 abi;
+	int		 hard;
+	int		 rules;
+	int		 skipped;
+	uint64_t	 fs;
+	char		 why[192];	/* the first skip's reason */
+};
+
+static int	 sandbox_llp_add(struct sandbox_llp *, const char *,
+		    uint64_t);
+static int	 sandbox_llp_skip(struct sandbox_llp *, const char *, int);
+static int	 sandbox_llp_ruleset(struct sandbox_llp *);
+
+int
+sandbox_landlock_paths(const char *const *ro, size_t nro,
+    const char *const *rw, size_t nrw, int hard, char *status, size_t len)
+{
+	struct sandbox_llp	 lp;
+	size_t			 i;
+	int			 rc = -1;
+	const char		*mode = hard ? "hard_requirement" :
+				    "best_effort";
+
+	memset(&lp, 0, sizeof(lp));
+	lp.hard = hard;
+	lp.fd = -1;
+	if ((lp.abi = sandbox_ll_known()) == 0) {
+		snprintf(status, len, "landlock abi=0 enforced=no "
+		    "compatibility=%s reason=\"Landlock unavailable\"", mode);
+		return hard ? -1 : 0;
+	}
+	lp.fs = sandbox_ll_fs(lp.abi);
+	if (sandbox_llp_ruleset(&lp) == -1) {
+		snprintf(status, len, "landlock abi=%d enforced=no "
+		    "compatibility=%s reason=\"create_ruleset: %s\"", lp.abi,
+		    mode, strerror(errno));
+		return hard ? -1 : 0;
+	}
+	for (i = 0; i < nro; i++)
+		if (sandbox_llp_add(&lp, ro[i], LANDLOCK_ACCESS_FS_READ_FILE |
+		    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE) ==
+		    -1)
+			goto fail;
+	for (i = 0; i < nrw; i++)
+		if (sandbox_llp_add(&lp, rw[i], lp.fs) == -1)
+			goto fail;
+	if (lp.rules == 0) {
+		snprintf(lp.why, sizeof(lp.why), "no rule could be added");
+		goto fail;
+	}
+	sandbox_lsan_early();
+	sandbox_nnp();
+	if (syscall(SYS_landlock_restrict_self, lp.fd, 0) == -1) {
+		snprintf(lp.why, sizeof(lp.why), "restrict_self: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	snprintf(status, len, "landlock abi=%d kernel_abi=%d enforced=yes "
+	    "compatibility=%s rules=%d skipped=%d%s%s%s", lp.abi,
+	    sandbox_landlock_abi(), mode, lp.rules, lp.skipped,
+	    lp.skipped ? " first_skip=\"" : "", lp.skipped ? lp.why : "",
+	    lp.skipped ? "\"" : "");
+	rc = 0;
+	goto out;
+fail:
+	snprintf(status, len, "landlock abi=%d enforced=no compatibility=%s "
+	    "rules=%d skipped=%d reason=\"%s\"", lp.abi, mode, lp.rules,
+	    lp.skipped, lp.why);
+	rc = hard ? -1 : 0;
+out:
+	close(lp.fd);
+	return rc;
+}
+
+static int
+sandbox_llp_ruleset(struct sandbox_llp *lp)
+{
+	struct sandbox_ll_attr	 attr;
+	size_t			 size;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.la_fs = lp->fs;
+	size = sizeof(attr.la_fs);
+	if (lp->abi >= 4)
+		size += sizeof(attr.la_net);	/* 0: TCP not handled */
+	if (lp->abi >= 6) {
+		attr.la_scoped = SB_LL_SCOPE;
+		size += sizeof(attr.la_scoped);
+	}
+	lp->fd = syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	return lp->fd == -1 ? -1 : 0;
+}
+
+/* -1: a hard failure, the reason in lp->why. */
+static int
+sandbox_llp_add(struct sandbox_llp *lp, const char *path, uint64_t access)
+{
+	struct landlock_path_beneath_attr	 pb;
+	struct stat				 st;
+	int					 fd, e;
+
+	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
+		return sandbox_llp_skip(lp, path, errno);
+	if (fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		return sandbox_llp_skip(lp, path, e);
+	}
+	if (!S_ISDIR(st.st_mode))
+		access &= SB_LL_FILE;
+	pb.allowed_access = access & lp->fs;
+	pb.parent_fd = fd;
+	if (syscall(SYS_landlock_add_rule, lp->fd, LANDLOCK_RULE_PATH_BENEATH,
+	    &pb, 0) == -1) {
+		e = errno;
+		close(fd);
+		return sandbox_llp_skip(lp, path, e);
+	}
+	close(fd);
+	lp->rules++;
+	return 0;
+}
+
+static int
+sandbox_llp_skip(struct sandbox_llp *lp, const char *path, int e)
+{
+	if (lp->skipped++ == 0 || lp->hard)
+		snprintf(lp->why, sizeof(lp->why), "%s: %s", path,
+		    strerror(e));
+	if (lp->hard)
+		return -1;
+	if (e == ENOENT)
+		log_info("landlock: skipping %s: %s", path, strerror(e));
+	else
+		log_warnx("landlock: skipping %s: %s", path, strerror(e));
+	return 0;
+}
+
+/*
+ * The agent's seccomp filter: default allow, with a deny list (the
+ * reference's socket families plus the kernel attack surface an agent
+ * never needs, and TIOCSTI/TIOCLINUX on a shared terminal).  EPERM,
+ * so that programs see an ordinary refusal;
+ * clone3 gets ENOSYS because its flags are out of the filter's reach
+ * and glibc then falls back to clone(2), which is checked; a foreign
+ * architecture (x32, i386 on x86_64) kills.  ptrace stays: the PID
+ * namespace and Landlock's scoping confine it to the agent's own tree.
+ * The caller has no_new_privs or CAP_SYS_ADMIN.  Returns 0, or -1 with
+ * errno.
+ */
+static const char *const sandbox_agent_denied =
+    "io_uring_setup io_uring_enter io_uring_register bpf userfaultfd "
+    "keyctl add_key request_key perf_event_open "
+    "mount umount umount2 fsopen fsconfig fsmount fspick move_mount "
+    "open_tree mount_setattr pivot_root setns "
+    "kexec_load kexec_file_load init_module finit_module delete_module";
+
+static const int sandbox_agent_families[] = {
+	AF_PACKET, AF_BLUETOOTH, AF_VSOCK, AF_NETLINK,
+};
+
+static const uint64_t sandbox_agent_nsflags[] = {
+	CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+	CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWCGROUP, 0x00000080 /* TIME */,
+};
+
+static int	 sandbox_agent_rule(scmp_filter_ctx, uint32_t, const char *,
+		    unsigned int, const struct scmp_arg_cmp *);
+
+static int
+sandbox_agent_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
+    unsigned int ncmp, const struct scmp_arg_cmp *cmp)
+{
+	int	 nr, rc;
+
+	nr = seccomp_syscall_resolve_name(name);
+	if (nr == __NR_SCMP_ERROR || nr < 0)
+		return 0;	/* not on this architecture */
+	if ((rc = seccomp_rule_add_array(ctx, action, nr, ncmp, cmp)) < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_agent_filter(void)
+{
+	struct scmp_arg_cmp	 cmp;
+	scmp_filter_ctx		 ctx;
+	const char		*p = sandbox_agent_denied;
+	char			 name[SB_WORDLEN];
+	size_t			 i;
+	int			 rc = -1, e;
+
+	if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS) < 0)
+		goto out;
+	while (sandbox_sysword(&p, name))
+		if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(EPERM), name, 0,
+		    NULL) == -1)
+			goto out;
+	memset(&cmp, 0, sizeof(cmp));
+	cmp.arg = 0;
+	cmp.op = SCMP_CMP_MASKED_EQ;
+	for (i = 0; i < SB_NITEMS(sandbox_agent_families); i++) {
+		/* the kernel reads an int: compare the low 32 bits only */
+		cmp.datum_a = 0xffffffffULL;
+		cmp.datum_b = (uint64_t)sandbox_agent_families[i];
+		if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(EPERM), "socket", 1,
+		    &cmp) == -1)
+			goto out;
+	}
+	for (i = 0; i < SB_NITEMS(sandbox_agent_nsflags); i++) {
+		cmp.datum_a = sandbox_agent_nsflags[i];
+		cmp.datum_b = sandbox_agent_nsflags[i];
+		if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(EPERM), "clone", 1,
+		    &cmp) == -1 || sandbox_agent_rule(ctx,
+		    SCMP_ACT_ERRNO(EPERM), "unshare", 1, &cmp) == -1)
+			goto out;
+	}
+	/* Typing into the terminal the agent shares with whoever
+	 * started it (CVE-2017-5226 in bubblewrap). */
+	cmp.arg = 1;
+	cmp.datum_a = 0xffffffffULL;
+	cmp.datum_b = TIOCSTI;
+	if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1,
+	    &cmp) == -1)
+		goto out;
+	cmp.datum_b = TIOCLINUX;
+	if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1,
+	    &cmp) == -1)
+		goto out;
+	if (sandbox_agent_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0,
+	    NULL) == -1)
+		goto out;
+	sandbox_lsan_early();
+	if ((e = seccomp_load(ctx)) < 0) {
+		errno = -e;
+		goto out;
+	}
+	rc = 0;
+out:
+	e = errno;
+	seccomp_release(ctx);
+	errno = e;
+	return rc;
+}

@@ -46,6 +46,15 @@ int	 sandbox_unveil_anyport(int);
 
 int	 sandbox_pledge(const char *);
 
+/*
+ * The sandboxed agent (not a daemon): Landlock from the policy's path
+ * lists, and a deny-list seccomp filter.  See sandbox.c.
+ */
+#define SANDBOX_LL_STATUSLEN	512
+int	 sandbox_landlock_paths(const char *const *, size_t,
+	    const char *const *, size_t, int, char *, size_t);
+int	 sandbox_agent_filter(void);
+
 void	 sandbox_rlimit_nofork(void);
 void	 sandbox_rlimit_nofiles_write(void);
 void	 sandbox_rlimit_nonewfds(void);

@@ -12,7 +12,7 @@ libjansson-dev libncurses-dev libcmocka-dev libbsd-dev iproute2"
 
 # Python SDK and integration tests.
 PY_PKGS="python3 python3-grpcio python3-protobuf protobuf-compiler-grpc
-python3-pytest python3-pexpect python3-requests"
+python3-pytest python3-pexpect python3-requests python3-hpack"
 
 # Tools the tests drive, and peers the benchmarks measure against.
 TOOL_PKGS="curl git tmux gdb openssh-client openssh-server

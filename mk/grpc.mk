@@ -7,6 +7,9 @@
 #   $(LIBGRPC)    the library
 #   $(GRPC_LIBS)  what a program links to use it (libipc again after it,
 #                 for log.h, since the prog template puts libipc first)
+ifndef GRPC_MK
+GRPC_MK	:= 1
+
 include mk/proto.mk
 
 LIBGRPC_SRCS	:= $(sort $(wildcard libgrpc/*.c))
@@ -37,3 +40,5 @@ $(eval $(call fuzz,http1,libgrpc/http1.c))
 $(eval $(call unit,grpc_wire,libgrpc/grpc_wire.c))
 $(eval $(call unit,grpc_frame,libgrpc/grpc_frame.c))
 $(eval $(call unit,http1,libgrpc/http1.c))
+
+endif

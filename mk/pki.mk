@@ -1,5 +1,8 @@
 # libpki: the gateway's certificate authority and the client bundle
 # layout (OpenSSL 3).  Programs link $(LIBPKI) and $(LIBPKI_LIBS).
+ifndef PKI_MK
+PKI_MK	:= 1
+
 LIBPKI_SRCS	:= $(sort $(wildcard libpki/*.c))
 LIBPKI		:= $(BUILD)/lib/libpki.a
 LIBPKI_LIBS	:= $(shell pkg-config --libs openssl)
@@ -14,3 +17,5 @@ $(LIBPKI): $(patsubst %.c,$(OBJ)/%.o,$(LIBPKI_SRCS))
 	ar rcs $@ $^
 
 $(eval $(call unit,pki,$(LIBPKI_SRCS),$(LIBPKI_LIBS)))
+
+endif

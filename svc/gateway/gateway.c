@@ -3,8 +3,10 @@
  * SPDX-License-Identifier: ISC
  *
  * openshell-gateway: the parent of the gateway tree.  It owns the state
- * directory, the control sockets and the log file, and starts gatewayd,
- * watchd and logd (proc.c), which drop to the _openshell user.
+ * directory, the key material (certs.c), the gRPC port's listening
+ * socket (listen.c), the control sockets and the log file, and starts
+ * gatewayd, watchd and logd (proc.c), which drop to the _openshell
+ * user.  Settings come from flags and the environment (config.c).
  */
 
 #include <sys/file.h>
@@ -29,13 +31,15 @@
 #include "paths.h"
 #include "proc.h"
 
-static void	 gateway_usage(void) __attribute__((__noreturn__));
-static void	 gateway_options(struct gateway *, int, char **);
 static int	 gateway_check(struct gateway *);
 static void	 gateway_sockets(struct gateway *);
 static void	 gateway_logfile(struct gateway *);
+static void	 gateway_dbdir(struct gateway *);
+static int	 gateway_dbdir_default(struct gateway *, const char *);
+static void	 gateway_send_setup(struct gateway *, struct proc_tree *);
 static void	 gateway_tree(struct gateway *, struct event_base *);
 static void	 gateway_configure(struct proc_tree *, int, void *);
+static void	 gateway_logdir(struct gateway *, struct proc_tree *);
 static void	 gateway_ready(struct proc_tree *, void *);
 static void	 gateway_cleanup(struct gateway *);
 
@@ -70,7 +74,7 @@ main(int argc, char *argv[])
 	static struct gateway	 gw;
 	struct event_base	*base;
 
-	gateway_options(&gw, argc, argv);
+	config_options(&gw, argc, argv);
 	log_procinit("gateway");
 	log_init(gw.gw_debug || gw.gw_noaction, LOG_DAEMON);
 	log_setverbose(gw.gw_verbose);
@@ -81,6 +85,13 @@ main(int argc, char *argv[])
 	gw.gw_pidfd = state_pidfile(gw.gw_run, gw.gw_pidpath,
 	    sizeof(gw.gw_pidpath));
 	gw.gw_privdrop = user_resolve(GATEWAY_USER, &gw.gw_uid, &gw.gw_gid);
+	if (certs_init(&gw) == -1 || certs_load(&gw) == -1)
+		fatalx("cannot set up TLS");
+	if (certs_secret(&gw) == -1)
+		fatalx("cannot set up the SSH handshake secret");
+	if (listen_open(&gw) == -1)
+		fatalx("cannot listen on %s port %d", gw.gw_bind, gw.gw_port);
+	gateway_dbdir(&gw);
 	gateway_sockets(&gw);
 	gateway_logfile(&gw);
 	/* Nothing to reload yet; a hangup of the terminal that started
@@ -90,66 +101,12 @@ main(int argc, char *argv[])
 		fatalx("event_base_new");
 	gateway_tree(&gw, base);
 	proc_tree_start(&gw.gw_tree);
-	log_info("starting (state %s)", gw.gw_state);
+	log_info("starting (state %s, port %d)", gw.gw_state,
+	    gw.gw_realport);
 	proc_tree_run(&gw.gw_tree);
 	gateway_cleanup(&gw);
 	log_info("stopped");
 	return 0;
-}
-
-static void
-gateway_usage(void)
-{
-	fprintf(stderr, "usage: openshell-gateway [-dnv] [--name name] "
-	    "[--state-dir dir]\n");
-	exit(1);
-}
-
-static void
-gateway_options(struct gateway *gw, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "name",	required_argument,	NULL,	'N' },
-		{ "state-dir",	required_argument,	NULL,	'S' },
-		{ NULL,		0,			NULL,	0 }
-	};
-	const char	*name = PATHS_DEFAULT_NAME, *state = NULL;
-	int		 ch;
-
-	while ((ch = getopt_long(argc, argv, "dnv", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd':
-			gw->gw_debug = 1;
-			break;
-		case 'n':
-			gw->gw_noaction = 1;
-			break;
-		case 'v':
-			gw->gw_verbose = 1;
-			break;
-		case 'N':
-			name = optarg;
-			break;
-		case 'S':
-			state = optarg;
-			break;
-		default:
-			gateway_usage();
-		}
-	}
-	if (optind != argc)
-		gateway_usage();
-	if (!paths_name_ok(name))
-		errx(1, "bad cluster name: %s", name);
-	if (state != NULL && strlcpy(gw->gw_state, state,
-	    sizeof(gw->gw_state)) >= sizeof(gw->gw_state))
-		errx(1, "state directory too long: %s", state);
-	if (state == NULL && paths_statedir(name, gw->gw_state,
-	    sizeof(gw->gw_state)) == -1)
-		errx(1, "cannot find the state directory (set HOME or "
-		    "XDG_STATE_HOME, or use --state-dir)");
-	if (paths_rundir(gw->gw_state, gw->gw_run, sizeof(gw->gw_run)) == -1)
-		errx(1, "state directory too long: %s", gw->gw_state);
 }
 
 /*
@@ -186,8 +143,11 @@ gateway_check(struct gateway *gw)
 		printf("state-dir %s\nrun-dir %s\nlibexec %s\n", gw->gw_state,
 		    gw->gw_run, dir);
 		printf("user %s\n", geteuid() != 0 ? "(not root: no drop)" :
-		    pw != NULL ? GATEWAY_USER : GATEWAY_USER " (to be created)");
+		    pw != NULL ? GATEWAY_USER :
+		    GATEWAY_USER " (to be created)");
 	}
+	if (config_check(gw) == -1)
+		bad = 1;
 	if (bad)
 		return -1;
 	printf("configuration OK\n");
@@ -260,15 +220,151 @@ gateway_configure(struct proc_tree *pt, int id, void *arg)
 	if (id == PROC_LOG &&
 	    proc_send_fd(pt, id, IPC_SETUP_LOGFILE, gw->gw_logfd) == -1)
 		log_warn("logd: log file");
-	/* gatewayd's gRPC listening socket will be sent here. */
+	if (id == PROC_LOG)
+		gateway_logdir(gw, pt);
+	if (id == PROC_GATEWAY)
+		gateway_send_setup(gw, pt);
 }
 
+/*
+ * gatewayd's port, TLS material and settings.  It gets a duplicate of
+ * the listening socket; the parent keeps the original so that a
+ * restarted gatewayd serves on the same port.
+ */
+static void
+gateway_send_setup(struct gateway *gw, struct proc_tree *pt)
+{
+	struct ipc_wr	 w;
+	int		 fd;
+
+	if (proc_send_fd(pt, PROC_GATEWAY, IPC_SETUP_LISTEN,
+	    gw->gw_listenfd) == -1)
+		log_warn("gatewayd: listening socket");
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 3);
+	ipc_wr_str(&w, gw->gw_cert_pem);
+	ipc_wr_str(&w, gw->gw_key_pem);
+	ipc_wr_str(&w, gw->gw_ca_pem);
+	if (proc_compose_wr(pt, PROC_GATEWAY, IPC_SETUP_TLS, 0, -1, &w) == -1)
+		log_warn("gatewayd: tls");
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 9);
+	ipc_wr_str(&w, gw->gw_db);
+	ipc_wr_str(&w, OPENSHELL_VERSION);
+	ipc_wr_u32(&w, (uint32_t)gw->gw_realport);
+	ipc_wr_str(&w, gw->gw_ssh_host);
+	ipc_wr_u32(&w, (uint32_t)(gw->gw_ssh_port != 0 ? gw->gw_ssh_port :
+	    gw->gw_realport));
+	ipc_wr_str(&w, gw->gw_ssh_path);
+	ipc_wr_u32(&w, GATEWAY_SSH_TTL);
+	ipc_wr_str(&w, gw->gw_secret);
+	ipc_wr_u32(&w, (uint32_t)gw->gw_ssh_skew);
+	if ((fd = fcntl(gw->gw_dbdirfd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    proc_compose_wr(pt, PROC_GATEWAY, IPC_SETUP_GATEWAY, 0, fd,
+	    &w) == -1) {
+		log_warn("gatewayd: settings");
+		if (fd != -1)
+			close(fd);
+	}
+}
+
+/*
+ * Every child answered IPC_SETUP_DONE, gatewayd only once its server
+ * accepts on the port: whoever waits on --ready-fd may connect now.
+ */
 static void
 gateway_ready(struct proc_tree *pt, void *arg)
 {
+	struct gateway	*gw = arg;
+	char		 buf[32];
+	int		 n;
+
 	(void)pt;
-	(void)arg;
 	log_info("gateway ready");
+	if (gw->gw_readyfd == -1)
+		return;
+	n = snprintf(buf, sizeof(buf), "ready %d\n", gw->gw_realport);
+	if (write(gw->gw_readyfd, buf, (size_t)n) != n)
+		log_warn("ready-fd");
+	close(gw->gw_readyfd);
+	gw->gw_readyfd = -1;
+}
+
+/*
+ * The database's directory, made if missing.  With a privilege drop,
+ * gatewayd runs as the service user: a directory we made (the default
+ * <state>/db) becomes its own; one named by --db-url must already be.
+ * gatewayd gets an fd of it (it may not be able to reach it by name)
+ * and opens the database relative to it.
+ */
+static void
+gateway_dbdir(struct gateway *gw)
+{
+	char		 dir[PATH_MAX], *p;
+	struct stat	 st;
+	int		 made;
+
+	if (strlcpy(dir, gw->gw_db, sizeof(dir)) >= sizeof(dir))
+		fatalx("database path too long");
+	if ((p = strrchr(dir, '/')) == NULL)
+		strlcpy(dir, ".", sizeof(dir));
+	else
+		*(p == dir ? p + 1 : p) = '\0';
+	if (!(made = mkdir(dir, 0700) == 0) && errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if ((gw->gw_dbdirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || fstat(gw->gw_dbdirfd, &st) == -1)
+		fatal("%s", dir);
+	if (!gw->gw_privdrop || st.st_uid == gw->gw_uid)
+		return;
+	if (made || gateway_dbdir_default(gw, dir)) {
+		if (fchown(gw->gw_dbdirfd, gw->gw_uid, gw->gw_gid) == -1)
+			fatal("chown %s", dir);
+	} else
+		log_warnx("%s is not owned by %s: gatewayd may not be able to "
+		    "write the database", dir, GATEWAY_USER);
+}
+
+static int
+gateway_dbdir_default(struct gateway *gw, const char *dir)
+{
+	char	 def[PATH_MAX];
+
+	if (paths_join(def, sizeof(def), gw->gw_state, GATEWAY_DBFILE) == -1)
+		return 0;
+	def[strlen(def) - strlen(strrchr(def, '/'))] = '\0';
+	return strcmp(def, dir) == 0;
+}
+
+/*
+ * logd's persisted log rings: <state>/logs, made if missing and, with
+ * a privilege drop, the service user's.  logd gets a duplicate of an fd
+ * of it (it cannot reach the directory by name through the 0700 state
+ * directory); the parent closes its own right after.
+ */
+static void
+gateway_logdir(struct gateway *gw, struct proc_tree *pt)
+{
+	char	 dir[PATH_MAX];
+	int	 fd;
+
+	if (paths_join(dir, sizeof(dir), gw->gw_state, "logs") == -1) {
+		log_warnx("logd: log directory path too long");
+		return;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("logd: mkdir %s", dir);
+		return;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		log_warn("logd: %s", dir);
+		return;
+	}
+	if ((gw->gw_privdrop && fchown(fd, gw->gw_uid, gw->gw_gid) == -1) ||
+	    proc_send_fd(pt, PROC_LOG, IPC_SETUP_LOGDIR, fd) == -1)
+		log_warn("logd: log directory %s", dir);
+	close(fd);
 }
 
 static void

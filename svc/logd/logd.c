@@ -4,11 +4,17 @@
  *
  * logd: receives IPC_LOG_EVENT from the parent and from every daemon,
  * keeps the last RING_SIZE events and appends each as one line to the
- * log file whose fd the parent hands over (IPC_SETUP_LOGFILE).  It has
- * no filesystem access of its own.
+ * log file whose fd the parent hands over (IPC_SETUP_LOGFILE).
+ *
+ * It is also the sandbox log bus (logbus.c): gatewayd pushes lines,
+ * queries rings and subscribes WatchSandbox streams.  The rings are
+ * persisted in the directory whose fd the parent hands over
+ * (IPC_SETUP_LOGDIR, logstore.c); that directory is logd's only
+ * filesystem access.
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +22,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "libgrpc/grpc_wire.h"
 #include "log.h"
 #include "logd.h"
 #include "proc.h"
@@ -24,6 +31,7 @@
 struct logd {
 	struct proc_self	 lg_ps;
 	struct ring		 lg_ring;
+	struct logbuses		 lg_buses;
 	int			 lg_fd;		/* log file, -1 until sent */
 	uint64_t		 lg_lines;	/* written to lg_fd */
 	uint64_t		 lg_errors;	/* failed writes */
@@ -32,6 +40,15 @@ struct logd {
 static int	 logd_dispatch_parent(struct proc_self *, int,
 		    struct ipc_msg *);
 static int	 logd_dispatch_peer(struct proc_self *, int, struct ipc_msg *);
+static int	 logd_dispatch_gatewayd(struct proc_self *, int,
+		    struct ipc_msg *);
+static void	 logd_logdir(struct logd *, struct ipc_msg *);
+static void	 logd_limits(struct logd *);
+static int	 logd_bus_send(void *, uint32_t, uint32_t, struct ipc_wr *);
+static void	 logd_push(struct logd *, struct ipc_msg *);
+static void	 logd_query(struct logd *, struct ipc_msg *);
+static void	 logd_sub(struct logd *, struct ipc_msg *);
+static void	 logd_drop(struct logd *, struct ipc_msg *);
 static void	 logd_event(struct logd *, int, struct ipc_msg *);
 static void	 logd_logfile(struct logd *, struct ipc_msg *);
 static void	 logd_add(struct logd *, int64_t, const char *, uint32_t,
@@ -45,7 +62,7 @@ static void	 logd_dump(struct logd *, struct ipc_wr *);
 
 static const struct proc_handler logd_peers[] = {
 	{ PROC_PARENT,	logd_dispatch_parent },
-	{ PROC_GATEWAY,	logd_dispatch_peer },
+	{ PROC_GATEWAY,	logd_dispatch_gatewayd },
 	{ PROC_WATCH,	logd_dispatch_peer },
 };
 
@@ -64,6 +81,7 @@ main(int argc, char *argv[])
 
 	proc_child_init(&lg->lg_ps, PROC_LOG, argc, argv);
 	ring_init(&lg->lg_ring, RING_SIZE);
+	logbus_init(&lg->lg_buses, logd_bus_send, lg);
 	lg->lg_fd = -1;
 	log_sethook(logd_loghook);
 	proc_child_handlers(&lg->lg_ps, logd_peers,
@@ -82,6 +100,9 @@ logd_dispatch_parent(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	case IPC_SETUP_LOGFILE:
 		logd_logfile(ps->ps_arg, msg);
 		break;
+	case IPC_SETUP_LOGDIR:
+		logd_logdir(ps->ps_arg, msg);
+		break;
 	default:
 		return -1;
 	}
@@ -95,6 +116,222 @@ logd_dispatch_peer(struct proc_self *ps, int peer, struct ipc_msg *msg)
 		return -1;
 	logd_event(ps->ps_arg, peer, msg);
 	return 0;
+}
+
+/*
+ * gatewayd's messages (msgs.def, "watch and log buses").  Malformed ones
+ * are fatal: gatewayd is one of ours.
+ */
+static int
+logd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
+{
+	struct logd	*lg = ps->ps_arg;
+
+	logd_limits(lg);
+	switch (ipc_type(msg)) {
+	case IPC_LOG_EVENT:
+		logd_event(lg, peer, msg);
+		break;
+	case IPC_LOGBUS_RESET:
+		if (proc_msg_empty(msg) == -1)
+			proc_badmsg(ps, peer, msg);
+		logbus_reset(&lg->lg_buses);
+		break;
+	case IPC_LOGBUS_PUSH:
+		logd_push(lg, msg);
+		break;
+	case IPC_LOGBUS_QUERY:
+		logd_query(lg, msg);
+		break;
+	case IPC_LOGBUS_SUB:
+		logd_sub(lg, msg);
+		break;
+	case IPC_LOGBUS_UNSUB:
+		if (proc_msg_empty(msg) == -1)
+			proc_badmsg(ps, peer, msg);
+		logbus_unsubscribe(&lg->lg_buses, ipc_peerid(msg));
+		break;
+	case IPC_LOGBUS_DROP:
+		logd_drop(lg, msg);
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Frames on the gatewayd channel may hold a whole query result or a
+ * large push, beyond libipc's default.  The channel is new after
+ * either end restarts, so this runs before every use; the first frame
+ * a new gatewayd sends is the small IPC_LOGBUS_RESET.
+ */
+static void
+logd_limits(struct logd *lg)
+{
+	struct proc_chan	*ch = &lg->lg_ps.ps_chans[PROC_GATEWAY];
+
+	if (!ch->ch_open)
+		return;
+	if (ch->ch_ev.ie_ib.ib_maxsize < LOGBUS_MAXSIZE)
+		ipc_set_maxsize(&ch->ch_ev.ie_ib, LOGBUS_MAXSIZE);
+	ipc_set_maxqueue(&ch->ch_ev.ie_ib, LOGBUS_MAXQUEUE);
+}
+
+static int
+logd_bus_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
+{
+	struct logd	*lg = arg;
+
+	logd_limits(lg);
+	return proc_child_compose_wr(&lg->lg_ps, PROC_GATEWAY, type, peerid,
+	    -1, w);
+}
+
+/*
+ * [str sandbox_id, [line...]]: the lines' own sandbox ids are ignored.
+ * With a peerid, gatewayd waits for IPC_LOGBUS_PUSHED.
+ */
+static void
+logd_push(struct logd *lg, struct ipc_msg *msg)
+{
+	struct ipc_rd	  r;
+	struct ipc_wr	  w;
+	int		  rc;
+	struct logline	**lines = NULL;
+	char		  id[LOGBUS_IDMAX + 1], lid[LOGBUS_IDMAX + 1];
+	uint32_t	  n = 0, count = 0, i;
+	size_t		  got = 0;
+	struct logbus	 *lb;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 2) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_array(&r, &count);
+	}
+	if (n == 2 && !ipc_rd_error(&r) && count > 0 &&
+	    (lines = calloc(count, sizeof(*lines))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; n == 2 && i < count && !ipc_rd_error(&r); i++) {
+		if ((lines[got] = logline_read(&r, lid, sizeof(lid))) == NULL)
+			break;
+		got++;
+	}
+	if (n == 2 && got == count)
+		ipc_rd_leave(&r);
+	if (ipc_rd_end(&r) == -1 || n != 2 || got != count || id[0] == '\0' ||
+	    (lb = logbus_get(&lg->lg_buses, id, 1)) == NULL) {
+		while (got > 0)
+			logline_free(lines[--got]);
+		free(lines);
+		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
+	}
+	rc = logbus_append(&lg->lg_buses, lb, lines, got);
+	free(lines);
+	if (ipc_peerid(msg) == 0)
+		return;
+	/* gatewayd acknowledges PushSandboxLogs only after this. */
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 1);
+	ipc_wr_u32(&w, rc == 0 ? GRPC_OK : GRPC_INTERNAL);
+	logd_bus_send(lg, IPC_LOGBUS_PUSHED, ipc_peerid(msg), &w);
+}
+
+/* [str sandbox_id, u32 lines, i64 since_ms, [str source...], str level] */
+static void
+logd_query(struct logd *lg, struct ipc_msg *msg)
+{
+	struct ipc_rd		 r;
+	struct logfilter	 lf;
+	char			 id[LOGBUS_IDMAX + 1];
+	uint32_t		 n = 0, lines = 0;
+	int			 bad = 1;
+
+	memset(&lf, 0, sizeof(lf));
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 5) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_u32(&r, &lines);
+		ipc_rd_i64(&r, &lf.lf_since);
+		bad = logfilter_read(&r, &lf);
+	}
+	if (ipc_rd_end(&r) == -1 || n != 5 || bad) {
+		logfilter_clear(&lf);
+		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
+	}
+	logbus_query(&lg->lg_buses, ipc_peerid(msg), id, lines, &lf);
+	logfilter_clear(&lf);
+}
+
+/* As a query, with a tail; the subscription is the frame's peerid. */
+static void
+logd_sub(struct logd *lg, struct ipc_msg *msg)
+{
+	struct ipc_rd		 r;
+	struct ipc_wr		 w;
+	struct logfilter	 lf;
+	char			 id[LOGBUS_IDMAX + 1];
+	uint32_t		 n = 0, tail = 0;
+	int			 bad = 1;
+
+	memset(&lf, 0, sizeof(lf));
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 5) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_u32(&r, &tail);
+		ipc_rd_i64(&r, &lf.lf_since);
+		bad = logfilter_read(&r, &lf);
+	}
+	if (ipc_rd_end(&r) == -1 || n != 5 || bad) {
+		logfilter_clear(&lf);
+		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
+	}
+	if (logbus_subscribe(&lg->lg_buses, ipc_peerid(msg), id, tail,
+	    &lf) == 0)
+		return;
+	logfilter_clear(&lf);
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 2);
+	ipc_wr_u32(&w, GRPC_INTERNAL);
+	ipc_wr_str(&w, "log subscription refused");
+	logd_bus_send(lg, IPC_LOGBUS_END, ipc_peerid(msg), &w);
+}
+
+static void
+logd_drop(struct logd *lg, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		 id[LOGBUS_IDMAX + 1];
+	uint32_t	 n = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 1)
+		ipc_rd_strbuf(&r, id, sizeof(id));
+	if (ipc_rd_end(&r) == -1 || n != 1)
+		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
+	logbus_drop(&lg->lg_buses, id);
+}
+
+/*
+ * [] + fd: the log ring directory; lbs_dirfd owns the fd from here on.
+ */
+static void
+logd_logdir(struct logd *lg, struct ipc_msg *msg)
+{
+	int	 fd;
+
+	fd = ipc_fd(msg);
+	if (proc_msg_empty(msg) == -1 || fd == -1 ||
+	    lg->lg_buses.lbs_dirfd != -1) {
+		if (fd != -1)
+			close(fd);
+		proc_badmsg(&lg->lg_ps, PROC_PARENT, msg);
+	}
+	lg->lg_buses.lbs_dirfd = fd;
 }
 
 /*
@@ -211,15 +448,34 @@ logd_loghook(const char *level, const char *text)
 }
 
 /*
- * Landlock with no rules at all: logd only uses fds it was given.
- * seccomp: its channels, the control socket, and fds received.
+ * The rings come back from their files first.  Landlock: read, write,
+ * create and remove beneath the log directory only, named through our
+ * fd because the path's ancestors are not ours to search.  seccomp:
+ * its channels, the control socket, fds received, and those files.
+ * A restarted logd tells gatewayd that its subscriptions are gone.
  */
 static void
 logd_sandbox(struct proc_self *ps)
 {
-	(void)ps;
+	struct logd	*lg = ps->ps_arg;
+	struct ipc_wr	 w;
+	char		 path[64];
+
+	logd_limits(lg);
+	logstore_load(&lg->lg_buses);
+	if (lg->lg_buses.lbs_dirfd != -1) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d",
+		    lg->lg_buses.lbs_dirfd);
+		if (sandbox_unveil(path, "rwc") == -1)
+			fatal("unveil %s", path);
+	}
 	sandbox_unveil(NULL, NULL);
-	sandbox_pledge("stdio unix recvfd");
+	sandbox_pledge("stdio rpath wpath cpath unix recvfd");
+	if (ps->ps_restarts > 0) {
+		ipc_wr_init(&w);
+		ipc_wr_array(&w, 0);
+		logd_bus_send(lg, IPC_LOGBUS_RESET, 0, &w);
+	}
 }
 
 static int
@@ -228,7 +484,7 @@ logd_ctl_keys(struct proc_self *ps, uint32_t type)
 	(void)ps;
 	switch (type) {
 	case IPC_CTL_STATS:
-		return 5;
+		return 10;
 	case IPC_CTL_DUMP:
 		return 1;
 	default:
@@ -250,6 +506,11 @@ logd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 	control_kv_u64(w, "ring_size", lg->lg_ring.r_size);
 	control_kv_u64(w, "lines_written", lg->lg_lines);
 	control_kv_u64(w, "write_errors", lg->lg_errors);
+	control_kv_u64(w, "sandboxes", logbus_nbuses(&lg->lg_buses));
+	control_kv_u64(w, "subscribers", logbus_nsubs(&lg->lg_buses));
+	control_kv_u64(w, "sandbox_lines", lg->lg_buses.lbs_lines);
+	control_kv_u64(w, "sandbox_lines_dropped", lg->lg_buses.lbs_dropped);
+	control_kv_u64(w, "ring_file_errors", lg->lg_buses.lbs_errors);
 }
 
 /* The newest events that fit one reply, oldest first. */

@@ -2,28 +2,37 @@
  * Copyright (c) 2026 The OpenShell in C authors.
  * SPDX-License-Identifier: ISC
  *
- * watchd: the sandbox watcher and watch bus (WatchSandbox fan-out).
- * For now it runs its loop, answers its control socket and sends its
- * log lines to logd; gatewayd's subscriptions arrive in a later issue
- * through watchd_dispatch_gatewayd.
+ * watchd: the watch bus (WatchSandbox fan-out, watchbus.c).  gatewayd
+ * sends a snapshot of every sandbox change, every platform event and
+ * every deletion, and subscribes its WatchSandbox streams; watchd sends
+ * each subscriber what it follows.  It has no filesystem access.
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "control.h"
+#include "libgrpc/grpc_wire.h"
 #include "log.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "watchd.h"
 
 struct watchd {
 	struct proc_self	 wd_ps;
-	uint64_t		 wd_subscribers;
+	struct watchbuses	 wd_buses;
 };
 
 static int	 watchd_dispatch_parent(struct proc_self *, int,
 		    struct ipc_msg *);
 static int	 watchd_dispatch_gatewayd(struct proc_self *, int,
 		    struct ipc_msg *);
+static void	 watchd_limits(struct watchd *);
+static int	 watchd_send(void *, uint32_t, uint32_t, struct ipc_wr *);
+static void	 watchd_snapshot(struct watchd *, struct ipc_msg *);
+static void	 watchd_platform(struct watchd *, struct ipc_msg *);
+static void	 watchd_gone(struct watchd *, struct ipc_msg *);
+static void	 watchd_sub(struct watchd *, struct ipc_msg *);
 static void	 watchd_sandbox(struct proc_self *);
 static int	 watchd_ctl_keys(struct proc_self *, uint32_t);
 static void	 watchd_ctl_fill(struct proc_self *, uint32_t,
@@ -45,13 +54,14 @@ main(int argc, char *argv[])
 	static struct watchd	 wd;
 
 	proc_child_init(&wd.wd_ps, PROC_WATCH, argc, argv);
+	watchbus_init(&wd.wd_buses, watchd_send, &wd);
 	proc_child_handlers(&wd.wd_ps, watchd_peers,
 	    sizeof(watchd_peers) / sizeof(watchd_peers[0]));
 	proc_child_setup(&wd.wd_ps, watchd_sandbox, &watchd_ctlops, &wd);
 	proc_child_run(&wd.wd_ps);
 }
 
-/* Setup messages are handled by proc_child.c; nothing else yet. */
+/* Setup messages are handled by proc_child.c; nothing else. */
 static int
 watchd_dispatch_parent(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
@@ -61,32 +71,195 @@ watchd_dispatch_parent(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	return -1;
 }
 
+/* msgs.def, "watch and log buses".  Malformed messages are fatal. */
 static int
 watchd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
-	(void)ps;
-	(void)peer;
-	(void)msg;
-	return -1;
+	struct watchd	*wd = ps->ps_arg;
+
+	watchd_limits(wd);
+	switch (ipc_type(msg)) {
+	case IPC_WATCH_RESET:
+		if (proc_msg_empty(msg) == -1)
+			proc_badmsg(ps, peer, msg);
+		watchbus_reset(&wd->wd_buses);
+		break;
+	case IPC_WATCH_SNAPSHOT:
+		watchd_snapshot(wd, msg);
+		break;
+	case IPC_WATCH_PLATFORM:
+		watchd_platform(wd, msg);
+		break;
+	case IPC_WATCH_GONE:
+		watchd_gone(wd, msg);
+		break;
+	case IPC_WATCH_SUB:
+		watchd_sub(wd, msg);
+		break;
+	case IPC_WATCH_UNSUB:
+		if (proc_msg_empty(msg) == -1)
+			proc_badmsg(ps, peer, msg);
+		watchbus_unsubscribe(&wd->wd_buses, ipc_peerid(msg));
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A snapshot may be as large as a sandbox record.  The channel is new
+ * after either end restarts, so this runs before every use; the first
+ * frame a new gatewayd sends is the small IPC_WATCH_RESET.
+ */
+static void
+watchd_limits(struct watchd *wd)
+{
+	struct proc_chan	*ch = &wd->wd_ps.ps_chans[PROC_GATEWAY];
+
+	if (!ch->ch_open)
+		return;
+	if (ch->ch_ev.ie_ib.ib_maxsize < WATCHBUS_MAXSIZE)
+		ipc_set_maxsize(&ch->ch_ev.ie_ib, WATCHBUS_MAXSIZE);
+	ipc_set_maxqueue(&ch->ch_ev.ie_ib, WATCHBUS_MAXQUEUE);
+}
+
+static int
+watchd_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
+{
+	struct watchd	*wd = arg;
+
+	watchd_limits(wd);
+	return proc_child_compose_wr(&wd->wd_ps, PROC_GATEWAY, type, peerid,
+	    -1, w);
+}
+
+/* [str sandbox_id, u32 phase, bin SandboxStreamEvent] */
+static void
+watchd_snapshot(struct watchd *wd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		 id[WATCHBUS_IDMAX + 1];
+	const void	*buf = NULL;
+	size_t		 len = 0;
+	uint32_t	 n = 0, phase = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 3) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_u32(&r, &phase);
+		ipc_rd_bin(&r, &buf, &len);
+	}
+	if (n != 3 || ipc_rd_error(&r)) {
+		ipc_rd_end(&r);
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+	}
+	watchbus_snapshot(&wd->wd_buses, id, phase, buf, len);
+	if (ipc_rd_end(&r) == -1)
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+}
+
+/* [str sandbox_id, bin SandboxStreamEvent] */
+static void
+watchd_platform(struct watchd *wd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		 id[WATCHBUS_IDMAX + 1];
+	const void	*buf = NULL;
+	size_t		 len = 0;
+	uint32_t	 n = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 2) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_bin(&r, &buf, &len);
+	}
+	if (n != 2 || ipc_rd_error(&r)) {
+		ipc_rd_end(&r);
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+	}
+	watchbus_platform(&wd->wd_buses, id, buf, len);
+	if (ipc_rd_end(&r) == -1)
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+}
+
+/* [str sandbox_id] */
+static void
+watchd_gone(struct watchd *wd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		 id[WATCHBUS_IDMAX + 1];
+	uint32_t	 n = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 1)
+		ipc_rd_strbuf(&r, id, sizeof(id));
+	if (ipc_rd_end(&r) == -1 || n != 1)
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+	watchbus_gone(&wd->wd_buses, id);
+}
+
+/* [str sandbox_id, bool status, bool events, bool stop_on_terminal] */
+static void
+watchd_sub(struct watchd *wd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	struct ipc_wr	 w;
+	char		 id[WATCHBUS_IDMAX + 1];
+	uint32_t	 n = 0;
+	int		 status = 0, events = 0, stop = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 4) {
+		ipc_rd_strbuf(&r, id, sizeof(id));
+		ipc_rd_bool(&r, &status);
+		ipc_rd_bool(&r, &events);
+		ipc_rd_bool(&r, &stop);
+	}
+	if (ipc_rd_end(&r) == -1 || n != 4)
+		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
+	if (watchbus_subscribe(&wd->wd_buses, ipc_peerid(msg), id, status,
+	    events, stop) == 0)
+		return;
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 2);
+	ipc_wr_u32(&w, GRPC_INTERNAL);
+	ipc_wr_str(&w, "watch subscription refused");
+	watchd_send(wd, IPC_WATCH_END, ipc_peerid(msg), &w);
 }
 
 /*
  * No filesystem access, no children.  (No RLIMIT_FSIZE: stderr may be
- * a regular file.)
+ * a regular file.)  A restarted watchd tells gatewayd that its
+ * subscriptions are gone.
  */
 static void
 watchd_sandbox(struct proc_self *ps)
 {
-	(void)ps;
+	struct watchd	*wd = ps->ps_arg;
+	struct ipc_wr	 w;
+
+	watchd_limits(wd);
 	sandbox_unveil(NULL, NULL);
 	sandbox_pledge("stdio unix recvfd");
+	if (ps->ps_restarts > 0) {
+		ipc_wr_init(&w);
+		ipc_wr_array(&w, 0);
+		watchd_send(wd, IPC_WATCH_RESET, 0, &w);
+	}
 }
 
 static int
 watchd_ctl_keys(struct proc_self *ps, uint32_t type)
 {
 	(void)ps;
-	return type == IPC_CTL_STATS || type == IPC_CTL_STATUS ? 1 : 0;
+	if (type == IPC_CTL_STATS)
+		return 5;
+	return type == IPC_CTL_STATUS ? 1 : 0;
 }
 
 static void
@@ -94,6 +267,11 @@ watchd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 {
 	struct watchd	*wd = ps->ps_arg;
 
-	(void)type;
-	control_kv_u64(w, "subscribers", wd->wd_subscribers);
+	control_kv_u64(w, "subscribers", watchbus_nsubs(&wd->wd_buses));
+	if (type != IPC_CTL_STATS)
+		return;
+	control_kv_u64(w, "sandboxes", watchbus_nbuses(&wd->wd_buses));
+	control_kv_u64(w, "snapshots", wd->wd_buses.wbs_snapshots);
+	control_kv_u64(w, "platform_events", wd->wd_buses.wbs_events);
+	control_kv_u64(w, "dropped", wd->wd_buses.wbs_dropped);
 }

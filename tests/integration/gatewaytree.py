@@ -133,8 +133,9 @@ class Gateway:
         env = dict(os.environ)
         env.pop("OPENSHELL_LIBEXEC", None)
         self.proc = subprocess.Popen(
-            [self.gateway_bin, "-d", "--state-dir", self.state_dir]
-            + list(extra_args),
+            # An ephemeral gRPC port: suites may run side by side.
+            [self.gateway_bin, "-d", "--state-dir", self.state_dir,
+             "--port", "0"] + list(extra_args),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE, env=env)
         self.log = LogStream(self.proc.stderr)

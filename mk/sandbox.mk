@@ -1,0 +1,21 @@
+# openshell-sandbox: the supervisor of one sandbox (svc/sandbox), its
+# security suite's syscall probe, and the unit test of its pure parts.
+include mk/policy.mk
+
+SANDBOX_SRCS	:= $(sort $(wildcard svc/sandbox/*.c))
+SANDBOX_LIBS	:= $(LIBPOLICY) $(POLICY_LIBS) \
+		   $(shell pkg-config --libs libnl-route-3.0) $(LIBIPC)
+SANDBOX_CFLAGS	:= $(shell pkg-config --cflags libnl-route-3.0)
+
+$(eval $(call prog,$(BUILD)/bin/openshell-sandbox,$(SANDBOX_SRCS),$(SANDBOX_LIBS)))
+$(BUILD)/bin/openshell-sandbox: $(LIBPOLICY)
+$(patsubst %.c,$(OBJ)/%.o,$(SANDBOX_SRCS)): ALL_CFLAGS += $(SANDBOX_CFLAGS)
+
+# tests/security: one named syscall, its errno on stdout.
+$(eval $(call prog,$(BUILD)/tests/security/try_syscall,tests/security/try_syscall.c,))
+
+# Unit tests: the agent's Landlock and seccomp (libipc.a), and the
+# supervisor's pure parts.
+$(eval $(call unit,agent_sandbox,,))
+$(eval $(call unit,sbx,svc/sandbox/ident.c svc/sandbox/config.c,$(LIBPOLICY) $(POLICY_LIBS)))
+$(BUILD)/tests/unit/sbx_test: $(LIBPOLICY)

@@ -1,0 +1,126 @@
+/*
+ * Copyright (c) 2026 The OpenShell in C authors.
+ * SPDX-License-Identifier: ISC
+ *
+ * The CONNECT pipeline, in the normative order of sandbox.md §2.2:
+ *
+ *	1 target host:port, or [v6]:port (G10); bad -> close, no status
+ *	2 inference.local -> 200 (routing comes with routerd; for now the
+ *	  tunnel is closed with a log line)
+ *	3 identity from the parent (every connection, G5)
+ *	4 policy (libpolicy engine)
+ *	5 deny -> bare 403, CONNECT action=deny
+ *	6 resolve (hosts override, evdns), SSRF on every address (G8)
+ *	7 connect to the resolved addresses, no re-resolution; all fail
+ *	  -> 502 (G10)
+ *	8 200 Connection Established, CONNECT / CONNECT_L7 action=allow
+ *	9 raw tunnel (TLS termination and the L7 relay are not here yet)
+ */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#include "proxyd.h"
+
+static void	 connect_dns_done(struct conn *, int, const char *);
+static void	 connect_resolved(struct conn *);
+
+static const char connect_403[] = "HTTP/1.1 403 Forbidden\r\n\r\n";
+static const char connect_200[] = "HTTP/1.1 200 Connection Established\r\n\r\n";
+static const char connect_502[] = "HTTP/1.1 502 Bad Gateway\r\n"
+    "Content-Length: 0\r\nConnection: close\r\n\r\n";
+
+void
+connect_start(struct conn *c)
+{
+	if (parse_connect_target(c->c_head.h_target, c->c_host,
+	    sizeof(c->c_host), &c->c_port) == -1) {
+		log_info("CONNECT src_addr=%s src_port=%u: bad target, closing",
+		    c->c_src, c->c_sport);
+		c->c_pd->pd_st.st_head_errors++;
+		front_close(c);
+		return;
+	}
+	if (strcasecmp(c->c_host, "inference.local") == 0) {
+		log_info("CONNECT inference.local:%u from %s:%u: inference "
+		    "routing not configured", c->c_port, c->c_src, c->c_sport);
+		front_reply(c, connect_200);
+		return;
+	}
+	front_decide(c);
+}
+
+void
+connect_decided(struct conn *c)
+{
+	if (!c->c_l4.allow) {
+		c->c_pd->pd_st.st_denied++;
+		events_conn(c, "CONNECT", "deny", c->c_l4.reason);
+		front_reply(c, connect_403);
+		return;
+	}
+	c->c_state = CONN_RESOLVE;
+	resolve_start(c, connect_dns_done);
+}
+
+/* err: a resolution failure text (already a complete reason). */
+static void
+connect_dns_done(struct conn *c, int ok, const char *err)
+{
+	char	*reason = NULL;
+
+	if (!ok) {
+		c->c_pd->pd_st.st_ssrf++;
+		events_ssrf(c, "CONNECT", err);
+		front_reply(c, connect_403);
+		return;
+	}
+	if (policy_check_ssrf(&c->c_l4, c->c_host, c->c_port, c->c_addrs,
+	    c->c_naddrs, &reason) == -1) {
+		c->c_pd->pd_st.st_ssrf++;
+		events_ssrf(c, "CONNECT", reason != NULL ? reason :
+		    "SSRF check failed");
+		free(reason);
+		front_reply(c, connect_403);
+		return;
+	}
+	connect_resolved(c);
+}
+
+static void
+connect_resolved(struct conn *c)
+{
+	c->c_state = CONN_CONNECTING;
+	relay_connect(c);
+}
+
+/* Upstream is up: answer 200, then the tunnel (pending bytes first). */
+void
+connect_ready(struct conn *c)
+{
+	int	 l7 = c->c_l4.proto != POLICY_PROTO_NONE;
+
+	c->c_pd->pd_st.st_allowed++;
+	events_conn(c, l7 ? "CONNECT_L7" : "CONNECT", "allow", NULL);
+	if (l7)
+		log_warnx("CONNECT_L7 %s:%u: L7 inspection not available yet, "
+		    "raw tunnel", c->c_host, c->c_port);
+	if (bufferevent_write(c->c_cbev, connect_200,
+	    sizeof(connect_200) - 1) == -1) {
+		front_close(c);
+		return;
+	}
+	relay_start(c);
+}
+
+void
+connect_failed(struct conn *c)
+{
+	c->c_pd->pd_st.st_failed++;
+	log_info("CONNECT %s:%u: upstream connect failed, 502", c->c_host,
+	    c->c_port);
+	front_reply(c, connect_502);
+}

@@ -1,0 +1,132 @@
+/*
+ * Copyright (c) 2026 The OpenShell in C authors.
+ * SPDX-License-Identifier: ISC
+ *
+ * openshell-sandbox: the supervisor of one sandbox.  It runs as root,
+ * owns the sandbox's two network namespaces, starts proxyd (proc.c)
+ * and spawns the agent under a reaper that is PID 1 of the agent's
+ * PID namespace.  One file per concern:
+ *
+ *	sandbox.c	main, lifecycle, proxyd's configuration
+ *	config.c	options, policy file, baseline enrichment, agent env
+ *	netns.c		the agent and proxy namespaces, veth (libnl)
+ *	mounts.c	the agent's mount namespace (in the reaper)
+ *	spawn.c		reaper and agent: privdrop, caps, Landlock, seccomp
+ *	ident.c		who owns an agent's connection to the proxy (G5)
+ */
+
+#ifndef SUPERVISOR_H
+#define SUPERVISOR_H
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "proc.h"
+
+#define SBX_PROXY_ADDR		"10.200.0.1"
+#define SBX_AGENT_ADDR		"10.200.0.2"
+#define SBX_PREFIX		24
+#define SBX_PROXY_PORT		3128
+#define SBX_PROXY_URL		"http://10.200.0.1:3128"
+#define SBX_USER		"sandbox"
+#define SBX_DAEMON_USER		"_openshell"
+#define SBX_PLACEHOLDER		"openshell:resolve:env:"
+#define SBX_MAXHIDE		16
+#define SBX_MAXCRED		64
+
+struct policy;
+struct ident_cache;
+
+struct netns {
+	int		 nn_orig;	/* our own netns, to return to */
+	int		 nn_agent;	/* the agent's netns */
+	int		 nn_proxy;	/* the proxy's netns: veth peer only */
+	int		 nn_listen;	/* proxyd's listener, in nn_proxy */
+};
+
+struct cred {
+	char		*cr_key;	/* environment name */
+	char		*cr_value;	/* the secret: never to the agent */
+};
+
+struct sandbox {
+	/* options */
+	char		*sb_id;
+	char		*sb_name;
+	char		*sb_endpoint;
+	char		*sb_tls_ca;
+	char		*sb_tls_cert;
+	char		*sb_tls_key;
+	char		*sb_policy_file;
+	char		 sb_state[PATH_MAX];
+	char		*sb_rootfs;
+	char		*sb_workdir;
+	char		*sb_hosts_file;
+	char		*sb_hide[SBX_MAXHIDE];
+	int		 sb_nhide;
+	int		 sb_readyfd;
+	int		 sb_debug;
+	int		 sb_verbose;
+	char		**sb_argv;	/* the agent's command */
+	int		 sb_argc;
+	int		 sb_argv_alloc;
+
+	/* derived */
+	struct policy	*sb_policy;	/* enriched */
+	char		*sb_policy_yaml;	/* what proxyd compiles */
+	char		*sb_hosts;	/* hosts file contents, or NULL */
+	struct cred	 sb_creds[SBX_MAXCRED];
+	int		 sb_ncreds;
+	char		**sb_env;	/* the agent's environment */
+	uid_t		 sb_uid;	/* the sandbox user */
+	gid_t		 sb_gid;
+	uid_t		 sb_duid;	/* proxyd's user */
+	gid_t		 sb_dgid;
+	int		 sb_hard;	/* landlock hard_requirement */
+	char		 sb_sbxdir[PATH_MAX];	/* <state>/sandbox */
+	char		 sb_rootdir[PATH_MAX];	/* <state>/run/root */
+
+	/* runtime */
+	struct netns	 sb_nn;
+	struct proc_tree sb_tree;
+	pid_t		 sb_reaper;	/* 0 until spawned, again once reaped */
+	int		 sb_pidfd;
+	int		 sb_statusfd;	/* Landlock status from the agent */
+	struct event	*sb_ev_pidfd;
+	struct event	*sb_ev_status;
+	struct event	*sb_ev_sig[3];	/* TERM, INT, HUP */
+	int		 sb_exit;	/* the agent's status, 128+sig */
+	int		 sb_done;
+	char		 sb_llstatus[512];
+	struct ident_cache *sb_ident;
+};
+
+/* config.c */
+void	 config_options(struct sandbox *, int, char **);
+void	 config_policy(struct sandbox *);
+void	 config_enrich(struct policy *, const char *);
+void	 config_users(struct sandbox *);
+void	 config_env(struct sandbox *, char **);
+
+/* netns.c */
+int	 netns_create(struct netns *);
+int	 netns_listen(struct netns *);
+void	 netns_close(struct netns *);
+
+/* mounts.c */
+int	 mounts_setup(const struct sandbox *);
+
+/* spawn.c */
+int	 spawn_agent(struct sandbox *);
+int	 spawn_reaped(struct sandbox *, int *);
+
+/* ident.c */
+struct ident_cache *ident_new(void);
+void	 ident_free(struct ident_cache *);
+int	 ident_dispatch(struct sandbox *, struct ipc_msg *);
+int	 ident_tcp_find(const char *, const char *, uint16_t, const char *,
+	    uint16_t, unsigned long *);
+
+#endif /* SUPERVISOR_H */
