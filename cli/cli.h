@@ -13,6 +13,8 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <sys/types.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,11 +123,44 @@ int	 rpc_fail_close(struct rpc *, const struct grpc_status *);
 json_t	*pbjson_encode(const ProtobufCMessage *);
 void	 pbjson_print(FILE *, const ProtobufCMessage *);
 
+/* ssh.c, sshcmd.c, sync.c: SSH access to sandboxes (§4.5-§4.9). */
+struct ssh_target {
+	char	 t_id[64];
+	char	 t_name[256];
+	char	 t_token[64];
+	char	 t_url[CONFIG_URL_MAX];	/* https://host:port/connect/ssh */
+	char	 t_gw[CONFIG_NAME_MAX];
+};
+
+#define SSHCMD_ARGV_MAX		48
+
+struct ssh_argv {
+	char	*a_v[SSHCMD_ARGV_MAX + 1];
+	int	 a_n;
+	char	 a_proxy[2048];		/* -o ProxyCommand=... */
+	char	 a_host[300];		/* openshell-<name> */
+};
+
+int	 ssh_proxy_main(int, char **);
+int	 ssh_session(struct rpc *, const char *, struct ssh_target *);
+int	 ssh_sandbox_id(struct rpc *, const char *, struct ssh_target *);
+int	 sshcmd_has(const char *);
+int	 sshcmd_main(int, char **);
+int	 sshcmd_base(struct ssh_argv *, const struct ssh_target *);
+int	 sshcmd_add(struct ssh_argv *, const char *);
+int	 sshcmd_quote(char *, size_t, const char *);
+int	 sshcmd_target(const char *, struct ssh_target *, int);
+int	 sshcmd_wait(pid_t);
+int	 forward_main(int, char **);
+int	 sync_upload(int, char **);
+int	 sync_download(int, char **);
+
 /* The command groups. */
 int	 gateway_main(int, char **);
 int	 status_main(int, char **);
 int	 status_healthy(struct rpc *);
 int	 sandbox_main(int, char **);
+int	 sandbox_create(int, char **);	/* sandbox_create.c */
 int	 provider_main(int, char **);
 int	 policy_main(int, char **);
 int	 logs_main(int, char **);

@@ -21,6 +21,7 @@
 #include "control.h"
 #include "ipc_ev.h"
 #include "msgs.h"
+#include "paths.h"
 
 struct ctlconn {
 	struct event_base	*cn_base;
@@ -103,23 +104,21 @@ static int
 ctlconn_connect(const char *path)
 {
 	struct sockaddr_un	 sun;
-	int			 fd, saved;
+	int			 fd, dirfd, saved;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (paths_sun(path, &sun, &dirfd) == -1)
 		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;
-		return -1;
+		fd = -1;
 	}
+	saved = errno;
+	if (dirfd != -1)
+		close(dirfd);
+	errno = saved;
 	return fd;
 }
 

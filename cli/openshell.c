@@ -28,6 +28,9 @@ struct cli_cmd {
 static const struct cli_cmd cli_cmds[] = {
 	{ "admin",	NULL,	admin_main,
 	    "admin <service> status|stats|log-level <level>|dump [-o json]" },
+	{ "forward",	"fwd",	forward_main,
+	    "forward start <[bind:]port> [name] [-d] | stop <port> [name] | "
+	    "list" },
 	{ "gateway",	"gw",	gateway_main,
 	    "gateway start|stop|status|info [--name N] [--port P] [--bind A] "
 	    "[--state-dir D]" },
@@ -46,7 +49,12 @@ static const struct cli_cmd cli_cmds[] = {
 	    "delete N..." },
 	{ "sandbox",	"sb",	sandbox_main,
 	    "sandbox list [--limit N] [--offset N] [--ids|--names] | "
-	    "get [name] | delete <name>...|--all" },
+	    "get [name] | delete <name>...|--all | connect [name] | "
+	    "exec [name] [--tty] [--workdir D] [--env K=V]... -- cmd... | "
+	    "upload <name> <local> [dest] [--no-git-ignore] | "
+	    "download <name> <path> [dest] | ssh-config [name]" },
+	{ "ssh-proxy",	NULL,	ssh_proxy_main,
+	    NULL },
 	{ "status",	NULL,	status_main,
 	    "status" },
 };
@@ -83,8 +91,11 @@ main(int argc, char *argv[])
 		if (strcmp(argv[1], cc->cc_name) != 0 &&
 		    (cc->cc_alias == NULL || strcmp(argv[1], cc->cc_alias) != 0))
 			continue;
-		/* admin has flags of its own and talks to no gateway. */
-		if (cc->cc_main != admin_main)
+		/*
+		 * admin has flags of its own and talks to no gateway;
+		 * ssh-proxy's --gateway is a URL (§5.2), not a name.
+		 */
+		if (cc->cc_main != admin_main && cc->cc_main != ssh_proxy_main)
 			argc = cli_globals(argc, argv, 2);
 		/* Warnings only, unless -v asks for more. */
 		log_setverbose(cli_global.cg_verbose - 1);
@@ -103,7 +114,9 @@ cli_usage(FILE *fp, int status)
 	    "command ...\n", cli_progname);
 	fprintf(fp, "read commands take -o json\n");
 	for (i = 0; i < NCMDS; i++)
-		fprintf(fp, "  %s %s\n", cli_progname, cli_cmds[i].cc_usage);
+		if (cli_cmds[i].cc_usage != NULL)	/* NULL: hidden */
+			fprintf(fp, "  %s %s\n", cli_progname,
+			    cli_cmds[i].cc_usage);
 	exit(status);
 }
 

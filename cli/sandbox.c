@@ -2,8 +2,10 @@
  * Copyright (c) 2026 The OpenShell in C authors.
  * SPDX-License-Identifier: ISC
  *
- * openshell sandbox list|get|delete (control-plane §5.2).  create and
- * connect come with the sandbox issue.
+ * openshell sandbox list|get|delete (control-plane §5.2); create is
+ * in sandbox_create.c.  get also shows what the compute driver
+ * reported: the active policy revision and the effective Landlock and
+ * seccomp status (the sandbox's conditions).
  */
 
 #include <getopt.h>
@@ -28,21 +30,26 @@ static int	 sandbox_delete_all(struct rpc *);
 static const char *sandbox_phase(int);
 static void	 sandbox_table(Openshell__V1__ListSandboxesResponse *);
 static void	 sandbox_print(const Openshell__Datamodel__V1__Sandbox *);
+static void	 sandbox_status(const Openshell__Datamodel__V1__Sandbox *);
 
 int
 sandbox_main(int argc, char **argv)
 {
 	if (argc < 2) {
-		cli_warnx("usage: sandbox list|get|delete ...");
+		cli_warnx("usage: sandbox create|list|get|delete ...");
 		return 1;
 	}
+	if (strcmp(argv[1], "create") == 0)
+		return sandbox_create(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "ls") == 0)
 		return sandbox_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "get") == 0)
 		return sandbox_get(argc - 1, argv + 1);
 	if (strcmp(argv[1], "delete") == 0 || strcmp(argv[1], "rm") == 0)
 		return sandbox_delete(argc - 1, argv + 1);
-	cli_warnx("unknown sandbox command '%s' (list, get, delete)",
+	if (sshcmd_has(argv[1]))
+		return sshcmd_main(argc - 1, argv + 1);
+	cli_warnx("unknown sandbox command '%s' (create, list, get, delete)",
 	    argv[1]);
 	return 1;
 }
@@ -223,6 +230,7 @@ sandbox_print(const Openshell__Datamodel__V1__Sandbox *s)
 	printf("Name:      %s\n", s->name);
 	printf("Namespace: %s\n", s->namespace_);
 	printf("Phase:     %s\n", sandbox_phase((int)s->phase));
+	sandbox_status(s);
 	if (s->spec == NULL || s->spec->policy == NULL) {
 		printf("Policy:    -\n");
 		return;
@@ -244,6 +252,29 @@ sandbox_print(const Openshell__Datamodel__V1__Sandbox *s)
 	}
 	free(yaml);
 	free(err);
+}
+
+/* Policy revision, then each condition: Ready, Landlock, Seccomp. */
+static void
+sandbox_status(const Openshell__Datamodel__V1__Sandbox *s)
+{
+	const Openshell__Datamodel__V1__SandboxCondition	*c;
+	char							 label[64];
+	size_t							 i;
+
+	printf("Policy version: %u\n", s->current_policy_version);
+	if (s->status == NULL)
+		return;
+	for (i = 0; i < s->status->n_conditions; i++) {
+		c = s->status->conditions[i];
+		snprintf(label, sizeof(label), "%s:", c->type);
+		printf("%-10s %s", label, c->status);
+		if (c->reason[0] != '\0')
+			printf(" (%s)", c->reason);
+		if (c->message[0] != '\0')
+			printf(": %s", c->message);
+		printf("\n");
+	}
 }
 
 static int

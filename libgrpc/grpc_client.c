@@ -405,8 +405,16 @@ grpc_client_call(struct grpc_client *c, const struct grpc_client_req *req,
 		client_call_free(call);
 		return st->code;
 	}
-	while (!call->done && (rv = client_pump(c, deadline)) > 0)
-		;
+	/* A flush may finish the call (the RST_STREAM of an on_msg that
+	 * stopped is sent there): check before waiting for more. */
+	while (!call->done) {
+		if (client_flush(c) != 0) {
+			rv = -1;
+			break;
+		}
+		if (call->done || (rv = client_pump(c, deadline)) <= 0)
+			break;
+	}
 	if (call->done) {
 		client_call_free(call);
 		return st->code;

@@ -115,6 +115,8 @@ grpc_conn_free(struct grpc_conn *gc)
 	struct grpc_server	*srv = gc->gc_srv;
 
 	TAILQ_REMOVE(&srv->gs_conns, gc, gc_entry);
+	if (gc->gc_mode == CONN_HANDSHAKE)
+		grpc_server_handshake_over(srv, gc);
 	/* Cancel callbacks may re-enter; let them only mark things dead. */
 	gc->gc_depth++;
 	gc->gc_dead = 1;
@@ -214,6 +216,9 @@ conn_ready(struct grpc_conn *gc)
 	struct timeval	 wtv = { GRPC_WRITE_SECS, 0 };
 	SSL		*ssl;
 
+	if (gc->gc_mode != CONN_HANDSHAKE)
+		return;
+	grpc_server_handshake_over(gc->gc_srv, gc);
 	ssl = bufferevent_openssl_get_ssl(gc->gc_bev);
 	if (tls_peer_cn(ssl, gc->gc_cn, sizeof(gc->gc_cn)) != 0)
 		gc->gc_cn[0] = '\0';

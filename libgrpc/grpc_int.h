@@ -65,16 +65,19 @@ struct grpc_server {
 	size_t			 gs_max_msg;
 	size_t			 gs_queue_limit;
 	size_t			 gs_max_conns;
+	size_t			 gs_max_handshakes;
 	char			*gs_version;
 	int			 gs_shutdown;
 	grpc_done_fn		*gs_done;
 	struct event		*gs_done_ev;
 	void			*gs_done_arg;
 	size_t			 gs_nconns;
+	size_t			 gs_nhandshakes;
 	TAILQ_HEAD(, grpc_method) gs_methods;
 	TAILQ_HEAD(, grpc_route) gs_routes;
 	TAILQ_HEAD(, grpc_listener) gs_listeners;
 	TAILQ_HEAD(, grpc_conn)	 gs_conns;
+	TAILQ_HEAD(, grpc_conn)	 gs_handshakes;	/* oldest first */
 };
 
 enum grpc_conn_mode {
@@ -85,6 +88,7 @@ enum grpc_conn_mode {
 
 struct grpc_conn {
 	TAILQ_ENTRY(grpc_conn)	 gc_entry;
+	TAILQ_ENTRY(grpc_conn)	 gc_hs_entry;	/* while CONN_HANDSHAKE */
 	struct grpc_server	*gc_srv;
 	struct bufferevent	*gc_bev;
 	enum grpc_conn_mode	 gc_mode;
@@ -101,6 +105,7 @@ struct grpc_conn {
 struct grpc_method *grpc_server_lookup(struct grpc_server *, const char *);
 struct grpc_route *grpc_server_route(struct grpc_server *, const char *);
 void	 grpc_server_conn_gone(struct grpc_server *);
+void	 grpc_server_handshake_over(struct grpc_server *, struct grpc_conn *);
 
 /* grpc_conn.c */
 struct grpc_conn *grpc_conn_new(struct grpc_server *, int);

@@ -26,6 +26,7 @@ static void	 server_retry(evutil_socket_t, short, void *);
 static void	 server_listener_free(struct grpc_listener *);
 static void	 server_done(evutil_socket_t, short, void *);
 static void	 server_maybe_done(struct grpc_server *);
+static void	 server_evict(struct grpc_server *);
 
 struct grpc_server *
 grpc_server_new(struct event_base *base, SSL_CTX *ctx, size_t max_msg)
@@ -39,10 +40,12 @@ grpc_server_new(struct event_base *base, SSL_CTX *ctx, size_t max_msg)
 	srv->gs_max_msg = max_msg ? max_msg : GRPC_FRAME_MAX_DEFAULT;
 	srv->gs_queue_limit = GRPC_QUEUE_DEFAULT;
 	srv->gs_max_conns = GRPC_MAX_CONNS_DEFAULT;
+	srv->gs_max_handshakes = GRPC_MAX_HANDSHAKES_DEFAULT;
 	TAILQ_INIT(&srv->gs_methods);
 	TAILQ_INIT(&srv->gs_routes);
 	TAILQ_INIT(&srv->gs_listeners);
 	TAILQ_INIT(&srv->gs_conns);
+	TAILQ_INIT(&srv->gs_handshakes);
 	if ((srv->gs_version = strdup("")) == NULL) {
 		free(srv);
 		return NULL;
@@ -169,6 +172,9 @@ grpc_server_accept_fd(struct grpc_server *srv, int fd)
 {
 	struct grpc_conn	*gc;
 
+	if (!srv->gs_shutdown && (srv->gs_nconns >= srv->gs_max_conns ||
+	    srv->gs_nhandshakes >= srv->gs_max_handshakes))
+		server_evict(srv);
 	if (srv->gs_shutdown || srv->gs_nconns >= srv->gs_max_conns) {
 		log_debug("grpc: refusing connection (%s)",
 		    srv->gs_shutdown ? "shutting down" : "too many");
@@ -178,8 +184,38 @@ grpc_server_accept_fd(struct grpc_server *srv, int fd)
 	if ((gc = grpc_conn_new(srv, fd)) == NULL)
 		return -1;
 	TAILQ_INSERT_TAIL(&srv->gs_conns, gc, gc_entry);
+	TAILQ_INSERT_TAIL(&srv->gs_handshakes, gc, gc_hs_entry);
 	srv->gs_nconns++;
+	srv->gs_nhandshakes++;
 	return 0;
+}
+
+/*
+ * Anyone can open connections that never finish the handshake and
+ * hold them until its timeout; the oldest of those gives way to a
+ * newcomer, which may be a client with a certificate.  Connections
+ * past the handshake have authenticated and are never dropped here.
+ */
+static void
+server_evict(struct grpc_server *srv)
+{
+	struct grpc_conn	*gc;
+
+	if ((gc = TAILQ_FIRST(&srv->gs_handshakes)) == NULL)
+		return;
+	log_debug("grpc: closing the oldest connection still in handshake");
+	grpc_conn_kill(gc);
+}
+
+/*
+ * The connection left CONN_HANDSHAKE: authenticated, or about to be
+ * freed.  Called once, before its mode changes.
+ */
+void
+grpc_server_handshake_over(struct grpc_server *srv, struct grpc_conn *gc)
+{
+	TAILQ_REMOVE(&srv->gs_handshakes, gc, gc_hs_entry);
+	srv->gs_nhandshakes--;
 }
 
 int
@@ -266,6 +302,12 @@ void
 grpc_server_max_conns(struct grpc_server *srv, size_t n)
 {
 	srv->gs_max_conns = n;
+}
+
+void
+grpc_server_max_handshakes(struct grpc_server *srv, size_t n)
+{
+	srv->gs_max_handshakes = n;
 }
 
 size_t

@@ -42,6 +42,7 @@ enum grpc_kind {
 #define GRPC_MAX_STREAMS	128		/* per connection */
 #define GRPC_QUEUE_DEFAULT	(4 * 1024 * 1024) /* bytes per stream */
 #define GRPC_MAX_CONNS_DEFAULT	1024
+#define GRPC_MAX_HANDSHAKES_DEFAULT 256	/* counted in the above too */
 
 /*
  * Handler of one method.  Unary and server-streaming: called once with
@@ -95,6 +96,13 @@ int	 grpc_server_connect(struct grpc_server *, const char *,
 /* Bytes a stream may queue before grpc_call_send() refuses. */
 void	 grpc_server_queue_limit(struct grpc_server *, size_t);
 void	 grpc_server_max_conns(struct grpc_server *, size_t);
+/*
+ * Connections still in their TLS handshake (no verified certificate
+ * yet) have a cap of their own within max_conns.  A newcomer that
+ * finds either cap full closes the oldest of them instead of being
+ * refused; connections past their handshake are never closed for it.
+ */
+void	 grpc_server_max_handshakes(struct grpc_server *, size_t);
 /*
  * Graceful stop: stop accepting, send GOAWAY (last stream id) on every
  * HTTP/2 connection, let calls in flight finish, close idle HTTP/1.1

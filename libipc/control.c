@@ -18,6 +18,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "paths.h"
 #include "proc.h"
 
 #define CONTROL_LEVEL_MAX	16
@@ -52,18 +53,13 @@ control_listen(const char *path)
 {
 	struct sockaddr_un	 sun;
 	mode_t			 old;
-	int			 fd, saved;
+	int			 fd, dirfd, saved;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path)) {
-		errno = ENAMETOOLONG;
+	if (paths_sun(path, &sun, &dirfd) == -1)
 		return -1;
-	}
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
-		return -1;
+		goto fail;
 	if (unlink(path) == -1 && errno != ENOENT)
 		goto fail;
 	old = umask(077);
@@ -74,10 +70,15 @@ control_listen(const char *path)
 	umask(old);
 	if (chmod(path, 0600) == -1 || listen(fd, CONTROL_MAXCLIENTS) == -1)
 		goto fail;
+	if (dirfd != -1)
+		close(dirfd);
 	return fd;
  fail:
 	saved = errno;
-	close(fd);
+	if (fd != -1)
+		close(fd);
+	if (dirfd != -1)
+		close(dirfd);
 	errno = saved;
 	return -1;
 }

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,15 +81,53 @@ paths_rundir(const char *statedir, char *buf, size_t len)
 	return paths_join(buf, len, statedir, "run");
 }
 
-/* Also fails when the path would not fit in a sockaddr_un. */
+/* The path may exceed sun_path: paths_sun() copes with that. */
 int
 paths_ctlsock(const char *rundir, const char *title, char *buf, size_t len)
 {
-	struct sockaddr_un	 sun;
-	int			 n;
+	int	 n;
 
 	n = snprintf(buf, len, "%s/%s.sock", rundir, title);
-	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(sun.sun_path))
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/*
+ * A path that does not fit in sun_path goes through its directory:
+ * "/proc/self/fd/<dirfd>/<name>" resolves like the path itself (same
+ * permission checks, the socket is created in that directory) and is
+ * short whatever the directory's name.  On success the caller owns
+ * *dirfd (an O_PATH descriptor, or -1) and closes it once bind() or
+ * connect() has resolved the address.
+ */
+int
+paths_sun(const char *path, struct sockaddr_un *sun, int *dirfd)
+{
+	char		 dir[PATH_MAX];
+	const char	*name;
+	int		 fd, n;
+
+	*dirfd = -1;
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) <
+	    sizeof(sun->sun_path))
+		return 0;
+	if ((name = strrchr(path, '/')) == NULL || name == path ||
+	    (size_t)(name - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
 		return -1;
+	}
+	memcpy(dir, path, name - path);
+	dir[name - path] = '\0';
+	if ((fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	n = snprintf(sun->sun_path, sizeof(sun->sun_path),
+	    "/proc/self/fd/%d/%s", fd, name + 1);
+	if (n < 0 || (size_t)n >= sizeof(sun->sun_path)) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	*dirfd = fd;
 	return 0;
 }

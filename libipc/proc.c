@@ -176,6 +176,19 @@ proc_tree_start(struct proc_tree *pt)
 			proc_configure(pt, pc);
 }
 
+/*
+ * The SIGCHLD handler reaps every child of the process (waitpid(-1)):
+ * a parent that also forks processes of its own (the gateway's compute
+ * driver) gets their pid and wait status here.
+ */
+void
+proc_tree_reaper(struct proc_tree *pt, void (*fn)(pid_t, int, void *),
+    void *arg)
+{
+	pt->pt_reap = fn;
+	pt->pt_reaparg = arg;
+}
+
 /* Returns once the tree has been stopped. */
 void
 proc_tree_run(struct proc_tree *pt)
@@ -614,6 +627,8 @@ proc_sigchld(int sig, short event, void *arg)
 				break;
 			}
 		}
+		if (i == PROC_MAX && pt->pt_reap != NULL)
+			pt->pt_reap(pid, status, pt->pt_reaparg);
 	}
 }
 

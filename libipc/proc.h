@@ -52,6 +52,7 @@
 #define PROC_BACKOFF_MIN	250	/* ms */
 #define PROC_BACKOFF_MAX	30000	/* ms */
 #define PROC_BACKOFF_RESET	60	/* s of uptime that forgive a crash */
+#define PROC_LOG_PARENT_ENV	"OPENSHELL_LOG_TO_PARENT"
 
 struct proc_tree;
 struct proc_self;
@@ -108,6 +109,9 @@ struct proc_tree {
 	void			*pt_arg;
 	struct event		*pt_sig[3];	/* CHLD, TERM, INT */
 	struct event		*pt_stop;	/* shutdown deadline */
+	/* a reaped pid that is none of the children (proc_tree_reaper) */
+	void			(*pt_reap)(pid_t, int, void *);
+	void			*pt_reaparg;
 };
 
 void	 proc_tree_init(struct proc_tree *, struct event_base *, int, int);
@@ -120,6 +124,8 @@ int	 proc_libexec_dir(char *, size_t);
 int	 proc_exec_path(const struct proc_tree *, const char *, char *,
 	    size_t);
 void	 proc_tree_start(struct proc_tree *);
+void	 proc_tree_reaper(struct proc_tree *, void (*)(pid_t, int, void *),
+	    void *);
 void	 proc_tree_run(struct proc_tree *);
 void	 proc_tree_stop(struct proc_tree *);
 int	 proc_compose(struct proc_tree *, int, uint32_t, uint32_t, int,
@@ -174,6 +180,9 @@ struct proc_self {
 	void			*ps_arg;	/* the daemon's state */
 	/* parent gone (EOF on fd 3): NULL exits at once, else must exit */
 	void			(*ps_parent_gone)(struct proc_self *);
+	/* a tree without logd (the sandbox's): log lines go to the
+	 * parent; set from PROC_LOG_PARENT_ENV="1" in the environment */
+	int			 ps_log_parent;
 };
 
 void	 proc_child_init(struct proc_self *, int, int, char **);

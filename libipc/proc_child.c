@@ -48,9 +48,10 @@ static struct proc_self	*proc_child_logself;
 void
 proc_child_init(struct proc_self *ps, int id, int argc, char **argv)
 {
-	uid_t	 uid = 0;
-	gid_t	 gid = 0;
-	int	 drop = 0;
+	uid_t		 uid = 0;
+	gid_t		 gid = 0;
+	int		 drop = 0;
+	const char	*v;
 
 	memset(ps, 0, sizeof(*ps));
 	ps->ps_id = id;
@@ -68,6 +69,8 @@ proc_child_init(struct proc_self *ps, int id, int argc, char **argv)
 	signal(SIGHUP, SIG_IGN);
 	if (chdir("/") == -1)
 		fatal("chdir /");
+	ps->ps_log_parent = (v = getenv(PROC_LOG_PARENT_ENV)) != NULL &&
+	    strcmp(v, "1") == 0;
 	ps->ps_invoker = getuid();
 	ps->ps_ppid = getppid();
 	proc_child_drop(ps, uid, gid, drop);
@@ -382,7 +385,10 @@ proc_child_loghook(const char *level, const char *msg)
 {
 	struct proc_self	*ps = proc_child_logself;
 
-	if (ps == NULL || !ps->ps_chans[PROC_LOG].ch_open)
+	if (ps == NULL)
 		return;
-	proc_log_event(&ps->ps_chans[PROC_LOG].ch_ev, level, msg);
+	if (ps->ps_chans[PROC_LOG].ch_open)
+		proc_log_event(&ps->ps_chans[PROC_LOG].ch_ev, level, msg);
+	else if (ps->ps_log_parent && ps->ps_chans[PROC_PARENT].ch_open)
+		proc_log_event(&ps->ps_chans[PROC_PARENT].ch_ev, level, msg);
 }

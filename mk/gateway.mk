@@ -10,14 +10,15 @@ include mk/grpc.mk
 include mk/pki.mk
 include mk/policy.mk
 
-GATEWAY_SRCS	:= $(sort $(wildcard svc/gateway/*.c))
-GATEWAYD_SRCS	:= $(sort $(wildcard svc/gatewayd/*.c))
+GATEWAY_SRCS	:= $(sort $(wildcard svc/gateway/*.c)) libnssh/nssh.c
+GATEWAYD_SRCS	:= $(sort $(wildcard svc/gatewayd/*.c)) libnssh/nssh.c
 WATCHD_SRCS	:= $(sort $(wildcard svc/watchd/*.c))
 LOGD_SRCS	:= $(sort $(wildcard svc/logd/*.c))
 CLI_SRCS	:= $(sort $(wildcard cli/*.c))
 
 # libipc.a comes again last: libgrpc and libpki log through it.
-GATEWAY_LIBS	:= $(LIBPKI) $(LIBPKI_LIBS) $(LIBIPC)
+GATEWAY_LIBS	:= $(LIBPKI) $(LIBPKI_LIBS) $(shell pkg-config --libs openssl) \
+		   $(LIBIPC)
 GATEWAYD_LIBS	:= $(PROTO_LIBS) $(GRPC_LIBS) $(LIBPKI) $(LIBPKI_LIBS) \
 		   $(shell pkg-config --libs sqlite3) $(LIBPOLICY) \
 		   $(POLICY_LIBS) $(LIBIPC)

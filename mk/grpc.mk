@@ -34,6 +34,12 @@ $(eval $(call prog,$(BUILD)/tests/grpc/grpc_testc,tests/grpc/grpc_testc.c,$(GRPC
 $(BUILD)/tests/grpc/grpc_testc: $(LIBGRPC) $(LIBPROTO)
 $(OBJ)/tests/grpc/grpc_testc.o: | $(PROTO_H)
 
+# The asynchronous client against grpc_testd
+# (tests/integration/test_grpc_aclient.py).
+$(eval $(call prog,$(BUILD)/tests/grpc/grpc_atestc,tests/grpc/grpc_atestc.c,$(GRPC_LIBS) $(PROTO_LIBS)))
+$(BUILD)/tests/grpc/grpc_atestc: $(LIBGRPC) $(LIBPROTO)
+$(OBJ)/tests/grpc/grpc_atestc.o: | $(PROTO_H)
+
 $(eval $(call fuzz,grpc_frame,libgrpc/grpc_frame.c))
 $(eval $(call fuzz,http1,libgrpc/http1.c))
 

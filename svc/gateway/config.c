@@ -28,7 +28,8 @@
 enum {
 	OPT_NAME = 256, OPT_STATE, OPT_PORT, OPT_BIND, OPT_CERT, OPT_KEY,
 	OPT_CA, OPT_DB, OPT_LOGLEVEL, OPT_SECRET, OPT_READYFD, OPT_SSHHOST,
-	OPT_SSHPORT, OPT_SSHPATH, OPT_SKEW
+	OPT_SSHPORT, OPT_SSHPATH, OPT_SKEW, OPT_HOSTS, OPT_DRIVER,
+	OPT_UPSTREAMCA
 };
 
 /* Flags that have an environment variable, by option code. */
@@ -48,6 +49,9 @@ static const struct {
 	{ OPT_SSHPORT,	"OPENSHELL_SSH_GATEWAY_PORT" },
 	{ OPT_SSHPATH,	"OPENSHELL_SSH_CONNECT_PATH" },
 	{ OPT_SKEW,	"OPENSHELL_SSH_HANDSHAKE_SKEW_SECS" },
+	{ OPT_HOSTS,	"OPENSHELL_HOSTS_FILE" },
+	{ OPT_DRIVER,	"OPENSHELL_COMPUTE_DRIVER" },
+	{ OPT_UPSTREAMCA, "OPENSHELL_UPSTREAM_CA" },
 };
 
 #define NENVS	(sizeof(config_envs) / sizeof(config_envs[0]))
@@ -71,7 +75,9 @@ config_usage(void)
 	    "[--ssh-handshake-secret secret]\n"
 	    "\t[--ssh-gateway-host host] [--ssh-gateway-port port] "
 	    "[--ssh-connect-path path]\n"
-	    "\t[--ssh-handshake-skew-secs secs] [--ready-fd fd]\n");
+	    "\t[--ssh-handshake-skew-secs secs] [--ready-fd fd] "
+	    "[--hosts-file file]\n"
+	    "\t[--compute-driver local|none] [--upstream-ca file]\n");
 	exit(1);
 }
 
@@ -95,6 +101,9 @@ config_options(struct gateway *gw, int argc, char **argv)
 		{ "ssh-connect-path",	required_argument, NULL, OPT_SSHPATH },
 		{ "ssh-handshake-skew-secs", required_argument, NULL,
 		    OPT_SKEW },
+		{ "hosts-file",		required_argument, NULL, OPT_HOSTS },
+		{ "upstream-ca",	required_argument, NULL, OPT_UPSTREAMCA },
+		{ "compute-driver",	required_argument, NULL, OPT_DRIVER },
 		{ NULL,			0,		   NULL, 0 }
 	};
 	const char	*name = PATHS_DEFAULT_NAME, *state = NULL, *v;
@@ -197,6 +206,27 @@ config_set(struct gateway *gw, int code, const char *v)
 	case OPT_SKEW:
 		gw->gw_ssh_skew = config_num("ssh-handshake-skew-secs", v, 0,
 		    INT_MAX);
+		break;
+	case OPT_DRIVER:
+		/* none: records only (control-plane tests), as before
+		 * there was a driver. */
+		if (strcmp(v, "local") != 0 && strcmp(v, "none") != 0)
+			errx(1, "--compute-driver: local or none: %s", v);
+		gw->gw_nodriver = strcmp(v, "none") == 0;
+		break;
+	case OPT_HOSTS:
+		/* Each sandbox's proxyd resolves from it first (tests). */
+		if (v[0] != '/')
+			errx(1, "--hosts-file must be an absolute path");
+		config_str(gw->gw_hosts_file, sizeof(gw->gw_hosts_file), v,
+		    "hosts-file");
+		break;
+	case OPT_UPSTREAMCA:
+		/* Extra anchors for every sandbox's TLS termination. */
+		if (v[0] != '/')
+			errx(1, "--upstream-ca must be an absolute path");
+		config_str(gw->gw_upstream_ca, sizeof(gw->gw_upstream_ca), v,
+		    "upstream-ca");
 		break;
 	default:
 		config_usage();

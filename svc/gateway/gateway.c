@@ -41,6 +41,8 @@ static void	 gateway_tree(struct gateway *, struct event_base *);
 static void	 gateway_configure(struct proc_tree *, int, void *);
 static void	 gateway_logdir(struct gateway *, struct proc_tree *);
 static void	 gateway_ready(struct proc_tree *, void *);
+static int	 gateway_dispatch(struct proc_tree *, int, struct ipc_msg *,
+		    void *);
 static void	 gateway_cleanup(struct gateway *);
 
 /* The children, and the pairs of them that talk to each other. */
@@ -65,7 +67,7 @@ static const int gateway_edges[][2] = {
 static const struct proc_tree_ops gateway_ops = {
 	gateway_configure,
 	gateway_ready,
-	NULL,
+	gateway_dispatch,
 };
 
 int
@@ -100,10 +102,13 @@ main(int argc, char *argv[])
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	gateway_tree(&gw, base);
+	if (driver_init(&gw) == -1)
+		fatalx("cannot set up the compute driver");
 	proc_tree_start(&gw.gw_tree);
 	log_info("starting (state %s, port %d)", gw.gw_state,
 	    gw.gw_realport);
 	proc_tree_run(&gw.gw_tree);
+	driver_shutdown(&gw);
 	gateway_cleanup(&gw);
 	log_info("stopped");
 	return 0;
@@ -222,8 +227,23 @@ gateway_configure(struct proc_tree *pt, int id, void *arg)
 		log_warn("logd: log file");
 	if (id == PROC_LOG)
 		gateway_logdir(gw, pt);
-	if (id == PROC_GATEWAY)
+	if (id == PROC_GATEWAY) {
+		driver_configure(gw);
 		gateway_send_setup(gw, pt);
+	}
+}
+
+/* gatewayd asks the compute driver (driver.c); nothing else may. */
+static int
+gateway_dispatch(struct proc_tree *pt, int id, struct ipc_msg *msg,
+    void *arg)
+{
+	(void)pt;
+	if (id != PROC_GATEWAY)
+		return -1;
+	if (sshbridge_dispatch(arg, msg) == 0)
+		return 0;
+	return driver_dispatch(arg, msg);
 }
 
 /*

@@ -27,6 +27,8 @@
 #define GATEWAY_SSH_TTL		86400		/* s, fixed (§4.1) */
 #define GATEWAY_SSH_SKEW	300		/* s */
 
+struct driver;
+
 struct gateway {
 	int			 gw_debug;
 	int			 gw_verbose;
@@ -63,6 +65,12 @@ struct gateway {
 	char			*gw_cert_pem;	/* read at start */
 	char			*gw_key_pem;
 	char			*gw_ca_pem;
+
+	/* The local compute driver (driver.c). */
+	char			 gw_hosts_file[PATH_MAX];	/* tests */
+	char			 gw_upstream_ca[PATH_MAX];	/* extra anchors */
+	int			 gw_nodriver;	/* --compute-driver none */
+	struct driver		*gw_driver;
 };
 
 /* config.c */
@@ -73,6 +81,19 @@ int	 config_check(struct gateway *);
 int	 certs_init(struct gateway *);
 int	 certs_load(struct gateway *);
 int	 certs_secret(struct gateway *);
+
+/* driver.c */
+int	 driver_init(struct gateway *);
+void	 driver_configure(struct gateway *);
+int	 driver_dispatch(struct gateway *, struct ipc_msg *);
+void	 driver_shutdown(struct gateway *);
+
+/* sshbridge.c, sshexec.c: the ssh bridge to sandboxes */
+int	 sshbridge_dispatch(struct gateway *, struct ipc_msg *);
+int	 sshbridge_connect(const struct gateway *, const char *, char *,
+	    size_t);
+int	 sshexec_start(struct gateway *, const char *, const char *, uint32_t,
+	    char *, size_t);
 
 /* listen.c */
 int	 listen_open(struct gateway *);

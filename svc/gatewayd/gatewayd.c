@@ -71,6 +71,14 @@ gatewayd_dispatch_parent(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	struct gatewayd	*gd = ps->ps_arg;
 
 	(void)peer;
+	if (ipc_type(msg) == IPC_DRIVER_STATUS) {
+		driver_link_status(gd, msg);
+		return 0;
+	}
+	if (ipc_type(msg) == IPC_DRIVER_SSH_FD) {
+		sshlink_fd(gd, msg);
+		return 0;
+	}
 	if (ps->ps_running)
 		return -1;
 	switch (ipc_type(msg)) {
@@ -180,6 +188,7 @@ gatewayd_setup_done(struct proc_self *ps)
 		fatalx("incomplete configuration from the parent");
 	gatewayd_serve(gd);
 	gatewayd_sandbox(gd);
+	driver_link_start(gd);
 }
 
 static void
@@ -289,6 +298,9 @@ gatewayd_register(struct gatewayd *gd)
 		rpc_watch_register(gd);
 	if (rpc_logs_register != NULL)
 		rpc_logs_register(gd);
+	rpc_ssh_register(gd);
+	rpc_exec_register(gd);
+	connect_ssh_register(gd);
 	rpc_start(gd);
 }
 

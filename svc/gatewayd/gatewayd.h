@@ -25,6 +25,7 @@
 #include "proc.h"
 #include "libgrpc/grpc_server.h"
 #include "proto/datamodel.pb-c.h"
+#include "proto/openshell.pb-c.h"
 
 #define GD_MAX_MSG		(1024 * 1024)	/* bytes per request message */
 #define GD_UUID_LEN		37		/* 36 chars and the NUL */
@@ -112,9 +113,48 @@ int	 rpc_sandbox_get(struct gatewayd *, const char *, const char *,
 	    Openshell__Datamodel__V1__Sandbox **);
 int	 rpc_sandbox_put(struct gatewayd *,
 	    const Openshell__Datamodel__V1__Sandbox *);
+/* The record is gone: sessions, settings, the row, its buses. */
+void	 rpc_sandbox_remove(struct gatewayd *,
+	    const Openshell__Datamodel__V1__Sandbox *);
+
+/*
+ * driver_link.c: the compute driver in the parent (msgs.def "compute
+ * driver").  start at setup brings every stored sandbox back; create
+ * and delete ask the driver (delete answers the DeleteSandbox call,
+ * if any, once the sandbox is gone); status handles its
+ * IPC_DRIVER_STATUS.
+ */
+void	 driver_link_start(struct gatewayd *);
+void	 driver_link_create(struct gatewayd *,
+	    const Openshell__Datamodel__V1__Sandbox *);
+void	 driver_link_delete(struct gatewayd *, const char *,
+	    struct grpc_call *);
+void	 driver_link_status(struct gatewayd *, struct ipc_msg *);
+
+/*
+ * The ssh bridge (msgs.def "ssh bridge"): rpc_ssh.c (sessions),
+ * connect_ssh.c (CONNECT /connect/ssh), rpc_exec.c (ExecSandbox),
+ * sshlink.c (the parent's IPC_DRIVER_SSH_FD answers, NSSH1).  The
+ * *_fd functions return 0 if the answer was theirs (fd taken), -1 if
+ * not.
+ */
+void	 rpc_ssh_register(struct gatewayd *);
+int	 rpc_ssh_session_get(struct gatewayd *, const char *,
+	    Openshell__V1__SshSession **);
+void	 connect_ssh_register(struct gatewayd *);
+int	 connect_ssh_fd(struct gatewayd *, struct ipc_msg *);
+void	 rpc_exec_register(struct gatewayd *);
+int	 rpc_exec_fd(struct gatewayd *, struct ipc_msg *);
+void	 sshlink_fd(struct gatewayd *, struct ipc_msg *);
+#define SSHLINK_LINE_MAX	1100
+int	 sshlink_nssh_line(struct gatewayd *, const char *, char *, size_t);
+
 /* rpc_provider.c: the stored provider, raw credentials (as above). */
 int	 rpc_provider_get(struct gatewayd *, const char *,
 	    Openshell__Datamodel__V1__Provider **);
+
+/* credhosts.c: the hosts a provider's credentials may be sent to. */
+char	*credhosts_provider(const Openshell__Datamodel__V1__Provider *);
 
 #include "bus.h"
 

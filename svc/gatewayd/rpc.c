@@ -5,7 +5,9 @@
  * The method table of both services (control-plane.md §1.2): one row
  * per RPC with its kind and who may call it.  Every row is registered
  * with the server; a row whose handler no rpc_<group>.c supplied
- * answers UNIMPLEMENTED.  Also the small helpers every handler uses.
+ * answers UNIMPLEMENTED.  Each row names its request type, so that a
+ * request whose strings are not UTF-8 is refused before any handler
+ * can store it (utf8.c).  Also the small helpers every handler uses.
  */
 
 #include <sys/random.h>
@@ -18,61 +20,97 @@
 
 #include "gatewayd.h"
 #include "log.h"
+#include "proto/inference.pb-c.h"
 #include "proto/openshell.pb-c.h"
+#include "utf8.h"
 
 #define OS	"/openshell.v1.OpenShell/"
 #define INF	"/openshell.inference.v1.Inference/"
 
 struct rpc_row {
-	const char	*r_path;
-	enum grpc_kind	 r_kind;
-	int		 r_class;
-	grpc_handler_fn	*r_fn;		/* NULL: UNIMPLEMENTED */
-	struct gatewayd	*r_gd;
+	const char			*r_path;
+	enum grpc_kind			 r_kind;
+	int				 r_class;
+	const ProtobufCMessageDescriptor *r_req;
+	grpc_handler_fn			*r_fn;	/* NULL: UNIMPLEMENTED */
+	struct gatewayd			*r_gd;
 };
 
 static grpc_handler_fn	 rpc_dispatch;
+static int		 rpc_utf8_ok(struct grpc_call *,
+			    const struct rpc_row *, const uint8_t *, size_t);
 static grpc_handler_fn	 rpc_health;
 static const char	*rpc_name(const char *);
 
 /* Handlers are filled in by rpc_method(); the order is the catalogue's. */
-#define ROW(path, kind, class)	{ path, kind, class, NULL, NULL }
+#define ROW(path, kind, class, req)	\
+	{ path, kind, class, &(req), NULL, NULL }
+#define V1(m)	openshell__v1__##m##_request__descriptor
+#define SB1(m)	openshell__sandbox__v1__##m##_request__descriptor
+#define INF1(m)	openshell__inference__v1__##m##_request__descriptor
 static struct rpc_row rpc_rows[] = {
-	ROW(OS "Health",	GRPC_UNARY, RPC_ANY),
-	ROW(OS "CreateSandbox",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "GetSandbox",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ListSandboxes",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "DeleteSandbox",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "CreateSshSession",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "RevokeSshSession",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ExecSandbox",	GRPC_SERVER_STREAM, RPC_ADMIN),
-	ROW(OS "CreateProvider",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "GetProvider",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ListProviders",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "UpdateProvider",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "DeleteProvider",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "GetSandboxConfig",	GRPC_UNARY, RPC_SANDBOX),
-	ROW(OS "GetGatewayConfig",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "UpdateConfig",	GRPC_UNARY, RPC_SANDBOX),
-	ROW(OS "GetSandboxPolicyStatus",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ListSandboxPolicies",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ReportPolicyStatus",	GRPC_UNARY, RPC_SANDBOX),
-	ROW(OS "GetSandboxProviderEnvironment",	GRPC_UNARY, RPC_SANDBOX),
-	ROW(OS "GetSandboxLogs",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "PushSandboxLogs",	GRPC_CLIENT_STREAM, RPC_SANDBOX),
-	ROW(OS "WatchSandbox",	GRPC_SERVER_STREAM, RPC_ADMIN),
-	ROW(OS "SubmitPolicyAnalysis",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "GetDraftPolicy",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ApproveDraftChunk",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "RejectDraftChunk",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ApproveAllDraftChunks",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "EditDraftChunk",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "UndoDraftChunk",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "ClearDraftChunks",	GRPC_UNARY, RPC_ADMIN),
-	ROW(OS "GetDraftHistory",	GRPC_UNARY, RPC_ADMIN),
-	ROW(INF "GetInferenceBundle",	GRPC_UNARY, RPC_ANY),
-	ROW(INF "SetClusterInference",	GRPC_UNARY, RPC_ADMIN),
-	ROW(INF "GetClusterInference",	GRPC_UNARY, RPC_ADMIN),
+	ROW(OS "Health",	GRPC_UNARY, RPC_ANY, V1(health)),
+	ROW(OS "CreateSandbox",	GRPC_UNARY, RPC_ADMIN, V1(create_sandbox)),
+	ROW(OS "GetSandbox",	GRPC_UNARY, RPC_ADMIN, V1(get_sandbox)),
+	ROW(OS "ListSandboxes",	GRPC_UNARY, RPC_ADMIN, V1(list_sandboxes)),
+	ROW(OS "DeleteSandbox",	GRPC_UNARY, RPC_ADMIN, V1(delete_sandbox)),
+	ROW(OS "CreateSshSession",	GRPC_UNARY, RPC_ADMIN,
+	    V1(create_ssh_session)),
+	ROW(OS "RevokeSshSession",	GRPC_UNARY, RPC_ADMIN,
+	    V1(revoke_ssh_session)),
+	ROW(OS "ExecSandbox",	GRPC_SERVER_STREAM, RPC_ADMIN,
+	    V1(exec_sandbox)),
+	ROW(OS "CreateProvider",	GRPC_UNARY, RPC_ADMIN,
+	    V1(create_provider)),
+	ROW(OS "GetProvider",	GRPC_UNARY, RPC_ADMIN, V1(get_provider)),
+	ROW(OS "ListProviders",	GRPC_UNARY, RPC_ADMIN, V1(list_providers)),
+	ROW(OS "UpdateProvider",	GRPC_UNARY, RPC_ADMIN,
+	    V1(update_provider)),
+	ROW(OS "DeleteProvider",	GRPC_UNARY, RPC_ADMIN,
+	    V1(delete_provider)),
+	ROW(OS "GetSandboxConfig",	GRPC_UNARY, RPC_SANDBOX,
+	    SB1(get_sandbox_config)),
+	ROW(OS "GetGatewayConfig",	GRPC_UNARY, RPC_ADMIN,
+	    SB1(get_gateway_config)),
+	ROW(OS "UpdateConfig",	GRPC_UNARY, RPC_SANDBOX, V1(update_config)),
+	ROW(OS "GetSandboxPolicyStatus",	GRPC_UNARY, RPC_ADMIN,
+	    V1(get_sandbox_policy_status)),
+	ROW(OS "ListSandboxPolicies",	GRPC_UNARY, RPC_ADMIN,
+	    V1(list_sandbox_policies)),
+	ROW(OS "ReportPolicyStatus",	GRPC_UNARY, RPC_SANDBOX,
+	    V1(report_policy_status)),
+	ROW(OS "GetSandboxProviderEnvironment",	GRPC_UNARY, RPC_SANDBOX,
+	    V1(get_sandbox_provider_environment)),
+	ROW(OS "GetSandboxLogs",	GRPC_UNARY, RPC_ADMIN,
+	    V1(get_sandbox_logs)),
+	ROW(OS "PushSandboxLogs",	GRPC_CLIENT_STREAM, RPC_SANDBOX,
+	    V1(push_sandbox_logs)),
+	ROW(OS "WatchSandbox",	GRPC_SERVER_STREAM, RPC_ADMIN,
+	    V1(watch_sandbox)),
+	ROW(OS "SubmitPolicyAnalysis",	GRPC_UNARY, RPC_ADMIN,
+	    V1(submit_policy_analysis)),
+	ROW(OS "GetDraftPolicy",	GRPC_UNARY, RPC_ADMIN,
+	    V1(get_draft_policy)),
+	ROW(OS "ApproveDraftChunk",	GRPC_UNARY, RPC_ADMIN,
+	    V1(approve_draft_chunk)),
+	ROW(OS "RejectDraftChunk",	GRPC_UNARY, RPC_ADMIN,
+	    V1(reject_draft_chunk)),
+	ROW(OS "ApproveAllDraftChunks",	GRPC_UNARY, RPC_ADMIN,
+	    V1(approve_all_draft_chunks)),
+	ROW(OS "EditDraftChunk",	GRPC_UNARY, RPC_ADMIN,
+	    V1(edit_draft_chunk)),
+	ROW(OS "UndoDraftChunk",	GRPC_UNARY, RPC_ADMIN,
+	    V1(undo_draft_chunk)),
+	ROW(OS "ClearDraftChunks",	GRPC_UNARY, RPC_ADMIN,
+	    V1(clear_draft_chunks)),
+	ROW(OS "GetDraftHistory",	GRPC_UNARY, RPC_ADMIN,
+	    V1(get_draft_history)),
+	ROW(INF "GetInferenceBundle",	GRPC_UNARY, RPC_ANY,
+	    INF1(get_inference_bundle)),
+	ROW(INF "SetClusterInference",	GRPC_UNARY, RPC_ADMIN,
+	    INF1(set_cluster_inference)),
+	ROW(INF "GetClusterInference",	GRPC_UNARY, RPC_ADMIN,
+	    INF1(get_cluster_inference)),
 };
 
 #define NROWS	(sizeof(rpc_rows) / sizeof(rpc_rows[0]))
@@ -134,7 +172,38 @@ rpc_dispatch(struct grpc_call *call, const uint8_t *msg, size_t len,
 		    rpc_name(row->r_path));
 		return;
 	}
+	if (!rpc_utf8_ok(call, row, msg, len))
+		return;
 	row->r_fn(call, msg, len, row->r_gd);
+}
+
+/*
+ * 0 (the call answered INVALID_ARGUMENT) if a string field of the
+ * request is not UTF-8.  A client stream's messages are checked by
+ * its handler, which holds state of its own to release on the error
+ * (rpc_logs.c).  A request that does not unpack at all is left to the
+ * handler, which answers for it as before.
+ */
+static int
+rpc_utf8_ok(struct grpc_call *call, const struct rpc_row *row,
+    const uint8_t *msg, size_t len)
+{
+	ProtobufCMessage	*m;
+	const char		*bad = NULL;
+	int			 ok;
+
+	if (row->r_kind == GRPC_CLIENT_STREAM ||
+	    row->r_kind == GRPC_BIDI_STREAM || msg == NULL)
+		return 1;
+	if ((m = protobuf_c_message_unpack(row->r_req, NULL, len, msg)) ==
+	    NULL)
+		return 1;
+	ok = utf8_pb_valid(m, &bad);
+	protobuf_c_message_free_unpacked(m, NULL);
+	if (!ok)
+		rpc_error(call, GRPC_INVALID_ARGUMENT,
+		    "request contains invalid UTF-8 in field '%s'", bad);
+	return ok;
 }
 
 /* "/pkg.Service/Rpc" -> "Rpc" */

@@ -60,6 +60,8 @@ typedef Openshell__Sandbox__V1__SettingValue	SValue;
 typedef Openshell__V1__UpdateConfigRequest	UReq;
 typedef Openshell__V1__GetSandboxProviderEnvironmentResponse__EnvironmentEntry
     EnvEntry;
+typedef Openshell__V1__GetSandboxProviderEnvironmentResponse__CredentialHostsEntry
+    HostEntry;
 
 /* The settings registry: empty in release builds (§2.6). */
 struct cfg_key {
@@ -79,6 +81,8 @@ static const Openshell__Sandbox__V1__GetGatewayConfigResponse__SettingsEntry
     OPENSHELL__SANDBOX__V1__GET_GATEWAY_CONFIG_RESPONSE__SETTINGS_ENTRY__INIT;
 static const EnvEntry cfg_eentry_init =
     OPENSHELL__V1__GET_SANDBOX_PROVIDER_ENVIRONMENT_RESPONSE__ENVIRONMENT_ENTRY__INIT;
+static const HostEntry cfg_hentry_init =
+    OPENSHELL__V1__GET_SANDBOX_PROVIDER_ENVIRONMENT_RESPONSE__CREDENTIAL_HOSTS_ENTRY__INIT;
 
 /* A policy in both forms, made by cfg_canon(). */
 struct cfg_policy {
@@ -112,6 +116,8 @@ struct cfg_list {
 struct cfg_env {
 	EnvEntry	**ce_v;
 	size_t		  ce_n;
+	/* Parallel to ce_v: each key's host globs (value malloc'd). */
+	HostEntry	**ce_h;
 	/* The providers own the strings of ce_v. */
 	Openshell__Datamodel__V1__Provider **ce_prov;
 	size_t		  ce_nprov;
@@ -1605,8 +1611,12 @@ static int
 cfg_env_add(struct cfg_env *e, const Openshell__Datamodel__V1__Provider *p)
 {
 	EnvEntry	**nv, *en;
+	HostEntry	**nh, *hn;
+	char		*hosts;
 	size_t		 i, j;
 
+	if ((hosts = credhosts_provider(p)) == NULL)
+		return -1;
 	for (i = 0; i < p->n_credentials; i++) {
 		if (!cfg_env_key_ok(p->credentials[i]->key))
 			continue;
@@ -1616,16 +1626,34 @@ cfg_env_add(struct cfg_env *e, const Openshell__Datamodel__V1__Provider *p)
 				break;
 		if (j < e->ce_n)
 			continue;
+		if ((nh = reallocarray(e->ce_h, e->ce_n + 1,
+		    sizeof(*nh))) == NULL || (e->ce_h = nh,
+		    hn = malloc(sizeof(*hn))) == NULL)
+			goto bad;
+		*hn = cfg_hentry_init;
+		hn->key = p->credentials[i]->key;
+		if ((hn->value = strdup(hosts)) == NULL) {
+			free(hn);
+			goto bad;
+		}
 		if ((nv = reallocarray(e->ce_v, e->ce_n + 1,
 		    sizeof(*nv))) == NULL || (e->ce_v = nv,
-		    en = malloc(sizeof(*en))) == NULL)
-			return -1;
+		    en = malloc(sizeof(*en))) == NULL) {
+			free(hn->value);
+			free(hn);
+			goto bad;
+		}
 		*en = cfg_eentry_init;
 		en->key = p->credentials[i]->key;
 		en->value = p->credentials[i]->value;
+		e->ce_h[e->ce_n] = hn;
 		e->ce_v[e->ce_n++] = en;
 	}
+	free(hosts);
 	return 0;
+bad:
+	free(hosts);
+	return -1;
 }
 
 /* 0, or -1 with the call finished. */
@@ -1670,9 +1698,13 @@ cfg_env_free(struct cfg_env *e)
 {
 	size_t	 i;
 
-	for (i = 0; i < e->ce_n; i++)
+	for (i = 0; i < e->ce_n; i++) {
 		free(e->ce_v[i]);
+		free(e->ce_h[i]->value);
+		free(e->ce_h[i]);
+	}
 	free(e->ce_v);
+	free(e->ce_h);
 	for (i = 0; i < e->ce_nprov; i++)
 		openshell__datamodel__v1__provider__free_unpacked(e->ce_prov[i],
 		    NULL);
@@ -1711,6 +1743,8 @@ cfg_provider_env(struct grpc_call *call, const uint8_t *msg, size_t len,
 	openshell__v1__get_sandbox_provider_environment_response__init(&res);
 	res.environment = e.ce_v;
 	res.n_environment = e.ce_n;
+	res.credential_hosts = e.ce_h;
+	res.n_credential_hosts = e.ce_n;
 	log_info("sandbox %s: provider environment with %zu variables",
 	    sb->name, e.ce_n);
 	rpc_reply(call, &res.base);

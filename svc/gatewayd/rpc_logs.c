@@ -8,12 +8,14 @@
 
 #include <sys/queue.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gatewayd.h"
 #include "log.h"
 #include "store.h"
+#include "utf8.h"
 
 #define LOGS_PUSH_MAX	100	/* lines kept per pushed batch */
 
@@ -226,6 +228,8 @@ rpc_logs_batch(struct logs_push *lp, const uint8_t *msg, size_t len)
 {
 	Openshell__V1__PushSandboxLogsRequest	*req;
 	struct logs_pending			*pe;
+	const char				*bad = NULL;
+	char					 err[128];
 	int					 rc = 0;
 
 	if ((req = openshell__v1__push_sandbox_logs_request__unpack(NULL, len,
@@ -233,6 +237,14 @@ rpc_logs_batch(struct logs_push *lp, const uint8_t *msg, size_t len)
 		rpc_logs_push_finish(lp, GRPC_INVALID_ARGUMENT,
 		    "invalid request");
 		return -1;
+	}
+	/* rpc.c leaves each message of a client stream to us. */
+	if (!utf8_pb_valid(&req->base, &bad)) {
+		snprintf(err, sizeof(err),
+		    "request contains invalid UTF-8 in field '%s'", bad);
+		rpc_logs_push_finish(lp, GRPC_INVALID_ARGUMENT, err);
+		rc = -1;
+		goto done;
 	}
 	if (req->sandbox_id[0] == '\0')
 		goto done;

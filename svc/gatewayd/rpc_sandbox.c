@@ -3,9 +3,10 @@
  * SPDX-License-Identifier: ISC
  *
  * CreateSandbox, GetSandbox, ListSandboxes, DeleteSandbox
- * (control-plane.md §1.3).  There is no compute driver yet: a sandbox
- * is a record in the store, created PROVISIONING, and DeleteSandbox
- * removes the record at once (the "CR already gone" case).
+ * (control-plane.md §1.3).  A sandbox is a record in the store,
+ * created PROVISIONING and handed to the compute driver
+ * (driver_link.c); DeleteSandbox marks it DELETING and asks the driver,
+ * which removes the record once every trace is gone.
  */
 
 #include <stdlib.h>
@@ -180,6 +181,7 @@ sb_create(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 		log_info("sandbox %s created", sb.name);
 		if (bus_sandbox_changed != NULL)
 			bus_sandbox_changed(gd, &sb);
+		driver_link_create(gd, &sb);
 		sb_reply(call, &sb);
 	}
  done:
@@ -489,15 +491,14 @@ sb_list_cb(const struct store_object *obj, void *arg)
 
 /*
  * DELETING is stored and announced first, as watchers of a live
- * sandbox expect; with no compute driver the record goes right after.
+ * sandbox expect; the reply waits until the compute driver has removed
+ * every trace of it and the record is gone (driver_link.c).
  */
 static void
 sb_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
 	struct gatewayd				*gd = arg;
 	Openshell__V1__DeleteSandboxRequest	*req;
-	Openshell__V1__DeleteSandboxResponse	 res =
-	    OPENSHELL__V1__DELETE_SANDBOX_RESPONSE__INIT;
 	Sandbox					*sb = NULL;
 	char					 sid[GD_UUID_LEN + 16];
 	int					 rc;
@@ -528,20 +529,32 @@ sb_delete(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	sb_drop_sessions(gd, sb->id);
 	snprintf(sid, sizeof(sid), "settings:%s", sb->id);
 	store_delete_by_id(gd->gd_store, STORE_T_SB_SETTINGS, sid);
-	if (store_delete_by_id(gd->gd_store, STORE_T_SANDBOX, sb->id) ==
-	    STORE_ERR) {
-		rpc_error(call, GRPC_INTERNAL, "cannot delete the sandbox");
-		goto done;
-	}
-	log_info("sandbox %s deleted", sb->name);
-	if (bus_sandbox_deleted != NULL)
-		bus_sandbox_deleted(gd, sb->id);
-	res.deleted = 1;
-	rpc_reply(call, &res.base);
+	/* The driver stops it and removes its traces, then says "gone":
+	 * driver_link.c removes the record and answers the call. */
+	log_info("sandbox %s deleting", sb->name);
+	driver_link_delete(gd, sb->id, call);
  done:
 	if (sb != NULL)
 		openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
 	openshell__v1__delete_sandbox_request__free_unpacked(req, NULL);
+}
+
+void
+rpc_sandbox_remove(struct gatewayd *gd, const Sandbox *sb)
+{
+	char	 sid[GD_UUID_LEN + 16];
+
+	sb_drop_sessions(gd, sb->id);
+	snprintf(sid, sizeof(sid), "settings:%s", sb->id);
+	store_delete_by_id(gd->gd_store, STORE_T_SB_SETTINGS, sid);
+	if (store_delete_by_id(gd->gd_store, STORE_T_SANDBOX, sb->id) ==
+	    STORE_ERR) {
+		log_warnx("sandbox %s: cannot delete the record", sb->name);
+		return;
+	}
+	log_info("sandbox %s deleted", sb->name);
+	if (bus_sandbox_deleted != NULL)
+		bus_sandbox_deleted(gd, sb->id);
 }
 
 struct sb_sessions {

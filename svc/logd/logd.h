@@ -53,6 +53,7 @@ struct ring_event *ring_push(struct ring *, int64_t, const char *, uint32_t,
 	    const char *, const char *);
 /* i-th oldest of the buffered events, 0 <= i < r_count */
 const struct ring_event *ring_get(const struct ring *, size_t);
+void	 ring_free(struct ring *);
 
 #define LOGBUS_RING		2000	/* lines kept per sandbox */
 #define LOGBUS_COMPACT		(2 * LOGBUS_RING) /* records before rewrite */

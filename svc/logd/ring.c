@@ -60,6 +60,18 @@ ring_get(const struct ring *r, size_t i)
 	return &r->r_ev[(first + i) % r->r_size];
 }
 
+/* The events and their text; the ring may be initialised again. */
+void
+ring_free(struct ring *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->r_size; i++)
+		free(r->r_ev[i].re_msg);
+	free(r->r_ev);
+	memset(r, 0, sizeof(*r));
+}
+
 static void
 ring_clean(char *s)
 {

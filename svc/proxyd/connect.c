@@ -14,7 +14,8 @@
  *	7 connect to the resolved addresses, no re-resolution; all fail
  *	  -> 502 (G10)
  *	8 200 Connection Established, CONNECT / CONNECT_L7 action=allow
- *	9 raw tunnel (TLS termination and the L7 relay are not here yet)
+ *	9 an endpoint with REST rules (not `tls: skip`): the L7 relay
+ *	  (l7.c) judges every request; otherwise a raw tunnel, spliced
  */
 
 #include <stdlib.h>
@@ -105,15 +106,19 @@ connect_ready(struct conn *c)
 
 	c->c_pd->pd_st.st_allowed++;
 	events_conn(c, l7 ? "CONNECT_L7" : "CONNECT", "allow", NULL);
-	if (l7)
-		log_warnx("CONNECT_L7 %s:%u: L7 inspection not available yet, "
-		    "raw tunnel", c->c_host, c->c_port);
+	if (l7 && !l7_wanted(c))
+		log_warnx("CONNECT_L7 %s:%u: %s, raw tunnel", c->c_host,
+		    c->c_port, c->c_l4.tls_skip ? "tls: skip" :
+		    "SQL rules are not inspected");
 	if (bufferevent_write(c->c_cbev, connect_200,
 	    sizeof(connect_200) - 1) == -1) {
 		front_close(c);
 		return;
 	}
-	relay_start(c);
+	if (l7_wanted(c))
+		l7_start(c);
+	else
+		relay_start(c);
 }
 
 void

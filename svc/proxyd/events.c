@@ -15,6 +15,11 @@
  *	FORWARD			the same + method path
  *	FORWARD_L7		dst_host dst_port method path binary policy
  *				l7_protocol l7_decision l7_deny_reason
+ *	L7_REQUEST		dst_host dst_port binary policy l7_protocol
+ *				l7_action l7_target l7_query_params
+ *				l7_decision l7_deny_reason request_num
+ *	HTTP_REQUEST		host port method path credentials_injected
+ *				request_num
  *	SSRF (warn)		"<KIND> blocked: <reason>" dst_host dst_port
  *				reason
  */
@@ -28,7 +33,7 @@
 
 #include "proxyd.h"
 
-#define EVENTS_RING	256
+#define EVENTS_RING	100	/* x EVENTS_LINE < CONTROL_MAXSIZE */
 #define EVENTS_LINE	2048
 
 struct ev_line {
@@ -167,6 +172,47 @@ events_forward_l7(struct conn *c, const char *path, enum policy_verdict v)
 	events_kv(&l, "l7_decision", policy_verdict_str(v));
 	events_kv(&l, "l7_deny_reason", why);
 	free(why);
+	events_emit(LOG_LEVEL_INFO, &l);
+}
+
+/*
+ * One request on an L7 tunnel (§2.8): target is redacted, decision
+ * one of allow, allow_upgrade, audit, deny; why is the deny reason.
+ */
+void
+events_l7(struct conn *c, const char *method, const char *target,
+    const char *query, const char *decision, const char *why)
+{
+	struct ev_line	 l;
+
+	l.len = (size_t)snprintf(l.buf, sizeof(l.buf), "L7_REQUEST");
+	events_kv(&l, "dst_host", c->c_host);
+	events_kvu(&l, "dst_port", c->c_port);
+	events_kv(&l, "binary", c->c_ident.i_exe);
+	events_kv(&l, "policy", c->c_l4.policy);
+	events_kv(&l, "l7_protocol", "rest");
+	events_kv(&l, "l7_action", method);
+	events_kv(&l, "l7_target", target);
+	events_kv(&l, "l7_query_params", query);
+	events_kv(&l, "l7_decision", decision);
+	events_kv(&l, "l7_deny_reason", why);
+	events_kvu(&l, "request_num", c->c_reqnum);
+	events_emit(LOG_LEVEL_INFO, &l);
+}
+
+/* One request relayed on a terminated tunnel without REST rules. */
+void
+events_http(struct conn *c, const char *method, const char *path, int ncred)
+{
+	struct ev_line	 l;
+
+	l.len = (size_t)snprintf(l.buf, sizeof(l.buf), "HTTP_REQUEST");
+	events_kv(&l, "host", c->c_host);
+	events_kvu(&l, "port", c->c_port);
+	events_kv(&l, "method", method);
+	events_kv(&l, "path", path);
+	events_kvu(&l, "credentials_injected", (unsigned long)ncred);
+	events_kvu(&l, "request_num", c->c_reqnum);
 	events_emit(LOG_LEVEL_INFO, &l);
 }
 

@@ -74,7 +74,8 @@ forward_start(struct conn *c)
 void
 forward_decided(struct conn *c)
 {
-	int	 rc, count = 0;
+	struct secrets	*sec;
+	int		 rc, count = 0;
 
 	if (!c->c_l4.allow) {
 		c->c_pd->pd_st.st_denied++;
@@ -90,8 +91,14 @@ forward_decided(struct conn *c)
 		front_reply(c, forward_400);
 		return;
 	}
-	rc = rewrite_forward(&c->c_head, &c->c_uri, c->c_pd->pd_secrets,
-	    &c->c_out, &c->c_outlen, &count);
+	/* Only the secrets bound to this host (G7): others fail closed. */
+	if ((sec = secrets_for_host(c->c_pd->pd_secrets, c->c_host)) == NULL) {
+		front_close(c);
+		return;
+	}
+	rc = rewrite_forward(&c->c_head, &c->c_uri, sec, &c->c_out,
+	    &c->c_outlen, &count);
+	secrets_free(sec);
 	if (rc != REWRITE_OK) {
 		log_warnx("FORWARD %s:%u: %s", c->c_host, c->c_port,
 		    rc == REWRITE_BAD ? "Host header does not match the URI" :

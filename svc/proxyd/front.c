@@ -397,7 +397,9 @@ front_drained(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
+	/* Under TLS the bytes may still sit in the plain side: no
+	 * half-close; the client's EOF or the linger limit ends it. */
+	if (!c->c_tls && shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
 		front_close(c);
 		return;
 	}
@@ -426,20 +428,65 @@ front_discard(struct bufferevent *bev, void *arg)
 void
 front_reply(struct conn *c, const char *resp)
 {
+	if (bufferevent_write(c->c_cbev, resp, strlen(resp)) == -1)
+		front_close(c);
+	else
+		front_finish(c);	/* may free c */
+}
+
+/*
+ * Close once what is queued for the client is written (the L7 relay's
+ * last response); the upstream side goes now.  May free c.
+ */
+void
+front_finish(struct conn *c)
+{
 	resolve_cancel(c);
 	if (c->c_ubev != NULL) {
 		bufferevent_free(c->c_ubev);
 		c->c_ubev = NULL;
 	}
 	c->c_state = CONN_CLOSING;
+	c->c_l7 = L7_OFF;
 	front_limit(c, PROXY_HEAD_TIMEOUT);
 	bufferevent_disable(c->c_cbev, EV_READ);
 	bufferevent_setwatermark(c->c_cbev, EV_WRITE, 0, 0);
 	bufferevent_setcb(c->c_cbev, NULL, front_drained, front_event, c);
-	if (bufferevent_write(c->c_cbev, resp, strlen(resp)) == -1)
+	bufferevent_enable(c->c_cbev, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(c->c_cbev)) == 0)
+		front_drained(c->c_cbev, c);
+}
+
+/*
+ * A new policy is loaded: a tunnel it no longer allows is closed (G6g;
+ * an L7 tunnel's next request is judged by it anyway).  The identity
+ * is the one the tunnel was opened with.
+ */
+void
+front_reload(struct proxyd *pd)
+{
+	struct conn		*c, *tmp;
+	struct policy_exec	 ex;
+	struct policy_l4	 l4;
+	int			 ok;
+
+	RB_FOREACH_SAFE(c, conn_tree, &pd->pd_conns, tmp) {
+		if (c->c_state != CONN_RELAY || c->c_mode != MODE_CONNECT)
+			continue;
+		memset(&ex, 0, sizeof(ex));
+		memset(&l4, 0, sizeof(l4));
+		ex.path = c->c_ident.i_exe != NULL ? c->c_ident.i_exe : "";
+		ex.ancestors = (const char *const *)c->c_ident.i_anc;
+		ex.nancestors = c->c_ident.i_nanc;
+		ok = pd->pd_engine != NULL && policy_decide_l4(pd->pd_engine,
+		    c->c_host, c->c_port, &ex, &l4) == 1;
+		policy_l4_clear(&l4);
+		if (ok)
+			continue;
+		events_conn(c, "CONNECT", "close", "tunnel no longer allowed "
+		    "by the reloaded policy");
 		front_close(c);
-	else
-		bufferevent_enable(c->c_cbev, EV_WRITE);
+	}
 }
 
 void
@@ -448,6 +495,7 @@ front_close(struct conn *c)
 	struct proxyd	*pd = c->c_pd;
 
 	resolve_cancel(c);
+	splice_free(c);		/* its events watch the sockets */
 	RB_REMOVE(conn_tree, &pd->pd_conns, c);
 	pd->pd_nconns--;
 	if (c->c_ubev != NULL)
@@ -456,6 +504,7 @@ front_close(struct conn *c)
 	event_free(c->c_timer);
 	if (c->c_has_head)
 		parse_head_free(&c->c_head);
+	l7_free(c);
 	parse_uri_free(&c->c_uri);
 	proxyd_ident_clear(&c->c_ident);
 	if (c->c_has_l4)

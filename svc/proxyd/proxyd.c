@@ -7,8 +7,12 @@
  * whenever they change: the listening socket (IPC_SETUP_PROXY_LISTEN),
  * the policy YAML (IPC_PROXY_POLICY, compiled and swapped in whole:
  * connections that already decided keep the engine they decided with),
- * the placeholder map (IPC_PROXY_SECRETS) and the hosts override
- * (IPC_PROXY_HOSTS).  For every accepted connection we ask the parent,
+ * the placeholder map (IPC_PROXY_SECRETS2, host-bound; the older
+ * IPC_PROXY_SECRETS carries no hosts, so its secrets are never
+ * substituted), the hosts override (IPC_PROXY_HOSTS) and the upstream
+ * trust anchors (IPC_PROXY_TRUST, which turns TLS termination on and
+ * is answered with our CA, IPC_PROXY_CA).  For every accepted
+ * connection we ask the parent,
  * which alone can read the agent's /proc, who holds the agent's end
  * (IPC_PROXY_IDENT, peerid = connection id).
  */
@@ -34,6 +38,9 @@ static void	 proxyd_listen_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_policy_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_secrets_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_hosts_msg(struct proxyd *, struct ipc_msg *);
+static void	 proxyd_secrets2_msg(struct proxyd *, struct ipc_msg *);
+static void	 proxyd_trust_msg(struct proxyd *, struct ipc_msg *);
+static int	 proxyd_rd_secret(struct ipc_rd *, struct secrets *);
 static void	 proxyd_ident_msg(struct proxyd *, struct ipc_msg *);
 static int	 proxyd_rd_strv(struct ipc_rd *, char ***, size_t *);
 static void	 proxyd_sandbox(struct proc_self *);
@@ -64,6 +71,8 @@ main(int argc, char *argv[])
 	    PROXY_IPC_MAX) == -1)
 		fatal("ipc_set_maxsize");
 	proxyd_nofile(&pd);
+	/* The CA and the trust store too: no filesystem later. */
+	tls_init(&pd);
 	/* resolv.conf is read now: after setup there is no filesystem. */
 	if (resolve_init(&pd) == -1)
 		fatalx("cannot set up the resolver");
@@ -94,6 +103,12 @@ proxyd_dispatch_parent(struct proc_self *ps, int peer, struct ipc_msg *msg)
 		break;
 	case IPC_PROXY_IDENT_RESULT:
 		proxyd_ident_msg(pd, msg);
+		break;
+	case IPC_PROXY_SECRETS2:
+		proxyd_secrets2_msg(pd, msg);
+		break;
+	case IPC_PROXY_TRUST:
+		proxyd_trust_msg(pd, msg);
 		break;
 	default:
 		return -1;
@@ -153,6 +168,7 @@ proxyd_policy_msg(struct proxyd *pd, struct ipc_msg *msg)
 	pd->pd_engine = e;
 	pd->pd_nrules = policy_engine_nrules(e);
 	log_info("policy loaded: %zu network rules", pd->pd_nrules);
+	front_reload(pd);
 }
 
 /* [map<str placeholder, str secret>]: replaces the whole map. */
@@ -190,6 +206,92 @@ proxyd_secrets_msg(struct proxyd *pd, struct ipc_msg *msg)
 	secrets_free(pd->pd_secrets);
 	pd->pd_secrets = s;
 	log_info("credential placeholders: %zu", s->s_n);
+	/* G7: a secret with no hosts goes nowhere (IPC_PROXY_SECRETS2). */
+	if (s->s_n > 0)
+		log_warnx("credential placeholders without host binding: "
+		    "never substituted (requests using them get 500)");
+}
+
+/* One [str secret, [str globs...]] of IPC_PROXY_SECRETS2, under key. */
+static int
+proxyd_rd_secret(struct ipc_rd *r, struct secrets *s)
+{
+	char		*k = NULL, *v = NULL, **g = NULL, *globs = NULL;
+	size_t		 ng = 0, i;
+	uint32_t	 n = 0;
+	int		 rc = -1;
+
+	ipc_rd_str(r, &k);
+	ipc_rd_array(r, &n);
+	if (n == 2) {
+		ipc_rd_str(r, &v);
+		if (proxyd_rd_strv(r, &g, &ng) == 0 && ng > 0)
+			globs = policy_strv_join(&(struct policy_strv){ g, ng,
+			    ng }, ",");
+	}
+	if (!ipc_rd_error(r))
+		ipc_rd_leave(r);
+	if (!ipc_rd_error(r) && n == 2 && k != NULL && v != NULL &&
+	    (ng == 0 || globs != NULL))
+		rc = secrets_add_bound(s, k, v, globs);
+	for (i = 0; g != NULL && g[i] != NULL; i++)
+		free(g[i]);
+	free(g);
+	free(globs);
+	free(k);
+	if (v != NULL)
+		explicit_bzero(v, strlen(v));
+	free(v);
+	return rc;
+}
+
+/* [map<str placeholder, [str secret, [globs]]>]: replaces the map. */
+static void
+proxyd_secrets2_msg(struct proxyd *pd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	struct secrets	*s;
+	uint32_t	 n = 0, m = 0, i;
+	int		 bad = 0;
+
+	if ((s = secrets_new()) == NULL)
+		fatal("%s", __func__);
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 1)
+		ipc_rd_map(&r, &m);
+	for (i = 0; i < m && !ipc_rd_error(&r) && !bad; i++)
+		bad = proxyd_rd_secret(&r, s) == -1;
+	if (n == 1 && !bad)
+		ipc_rd_leave(&r);
+	if (bad || ipc_rd_end(&r) == -1 || n != 1) {
+		secrets_free(s);
+		proc_badmsg(&pd->pd_ps, PROC_PARENT, msg);
+	}
+	secrets_free(pd->pd_secrets);
+	pd->pd_secrets = s;
+	log_info("credential placeholders: %zu, host-bound", s->s_n);
+}
+
+/* [str pem bundle]: upstream anchors; termination goes on. */
+static void
+proxyd_trust_msg(struct proxyd *pd, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		*pem = NULL;
+	uint32_t	 n = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 1)
+		ipc_rd_str(&r, &pem);
+	if (ipc_rd_end(&r) == -1 || n != 1) {
+		free(pem);
+		proc_badmsg(&pd->pd_ps, PROC_PARENT, msg);
+	}
+	if (tls_trust(pd, pem) == -1)
+		log_warnx("TLS: the trust bundle does not parse, ignored");
+	free(pem);
 }
 
 /* [str hosts contents] */
@@ -315,16 +417,17 @@ proxyd_ident_clear(struct ident *id)
 }
 
 /*
- * Two descriptors per connection (client, upstream) plus a few for
- * the channels, the listener and DNS: raise the soft limit to what
- * PROXY_MAX_CONNS needs (up to the hard limit), and serve fewer
- * connections at once if the hard limit is lower.
+ * Six descriptors per connection (client, upstream, two splice pipes)
+ * plus a few for the channels, the listener and DNS: raise the soft
+ * limit to what PROXY_MAX_CONNS needs (up to the hard limit), and
+ * serve fewer connections at once if the hard limit is lower.
  */
 static void
 proxyd_nofile(struct proxyd *pd)
 {
 	struct rlimit	 rl;
-	rlim_t		 want = PROXY_MAX_CONNS * 2 + PROXY_SPARE_FDS;
+	rlim_t		 want = PROXY_MAX_CONNS * PROXY_FDS_PER_CONN +
+			    PROXY_SPARE_FDS;
 
 	pd->pd_maxconns = PROXY_MAX_CONNS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -336,7 +439,7 @@ proxyd_nofile(struct proxyd *pd)
 	}
 	if (rl.rlim_cur < want) {
 		pd->pd_maxconns = rl.rlim_cur > PROXY_SPARE_FDS * 2 ?
-		    (rl.rlim_cur - PROXY_SPARE_FDS) / 2 : 8;
+		    (rl.rlim_cur - PROXY_SPARE_FDS) / PROXY_FDS_PER_CONN : 8;
 		log_warnx("RLIMIT_NOFILE %llu: at most %zu connections",
 		    (unsigned long long)rl.rlim_cur, pd->pd_maxconns);
 	}
@@ -366,7 +469,7 @@ proxyd_ctl_keys(struct proc_self *ps, uint32_t type)
 {
 	(void)ps;
 	if (type == IPC_CTL_STATS)
-		return 11;
+		return 15;
 	if (type == IPC_CTL_DUMP)
 		return 1;
 	return 0;
@@ -376,6 +479,7 @@ static void
 proxyd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 {
 	struct proxyd	*pd = ps->ps_arg;
+	uint64_t	 hits, misses;
 
 	if (type == IPC_CTL_DUMP) {
 		ipc_wr_str(w, "events");
@@ -393,6 +497,11 @@ proxyd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 	control_kv_u64(w, "upstream_failed", pd->pd_st.st_failed);
 	control_kv_u64(w, "bad_requests", pd->pd_st.st_head_errors);
 	control_kv_u64(w, "limit_hits", pd->pd_st.st_limit_hits);
+	control_kv_u64(w, "tunnels_spliced", pd->pd_st.st_spliced);
 	control_kv_u64(w, "policy_rules", pd->pd_nrules);
 	control_kv_str(w, "policy", pd->pd_engine != NULL ? "loaded" : "none");
+	tls_stats(pd, &hits, &misses);
+	control_kv_str(w, "tls_termination", tls_available(pd) ? "on" : "off");
+	control_kv_u64(w, "tls_leaf_hits", hits);
+	control_kv_u64(w, "tls_leaf_misses", misses);
 }

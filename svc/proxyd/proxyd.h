@@ -13,12 +13,16 @@
  *	forward.c	the forward-proxy pipeline (§2.9, G9)
  *	resolve.c	hosts override, then evdns; never blocks
  *	relay.c		upstream connect and the bidirectional copy
+ *	splice.c	zero-copy raw tunnels (splice(2) through pipes)
  *	events.c	CONNECT / FORWARD / SSRF log events (§9), dump ring
  *	parse.c		request head, CONNECT target, absolute URI (pure)
  *	rewrite.c	forward-proxy request rewrite (pure)
  *	secrets.c	credential placeholders, fail-closed (pure, §7.3)
  *	hosts.c		hosts-file parsing and lookup (pure)
  *	body.c		forward-proxy request body framing (pure)
+ *	http.c		strict requests, path normal form, query (pure)
+ *	l7.c		the L7 REST relay on allowed tunnels (§2.8)
+ *	tls_mitm.c	TLS termination: sandbox CA, leaves, upstream TLS
  *
  * A connection (struct conn) walks: HEAD (read the head) -> IDENT (the
  * parent names the binary) -> RESOLVE -> CONNECTING -> RELAY, or ends
@@ -31,6 +35,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/tree.h>
+#include <sys/types.h>
 
 #include <netinet/in.h>
 
@@ -48,6 +53,7 @@
 #define PROXY_HEAD_MAX		8192	/* §2.1: then 431 */
 #define PROXY_MAX_CONNS		512	/* G10: then accept pauses */
 #define PROXY_SPARE_FDS		64	/* channels, listener, DNS */
+#define PROXY_FDS_PER_CONN	6	/* 2 sockets, 2 splice pipes */
 #define PROXY_HEAD_TIMEOUT	30	/* s to send the request head */
 #define PROXY_SETUP_TIMEOUT	60	/* s: identity + DNS + connect */
 #define PROXY_CONNECT_TIMEOUT	10	/* s per upstream address */
@@ -96,17 +102,24 @@ int	 parse_host_valid(const char *);
 struct secrets {
 	char		**s_key;		/* full placeholders */
 	char		**s_val;
+	char		**s_hosts;		/* globs "a,b" or NULL */
 	size_t		  s_n;
+	size_t		  s_nhosts;		/* s_hosts entries set */
 };
 
 struct secrets	*secrets_new(void);
 void		 secrets_free(struct secrets *);
 int		 secrets_add(struct secrets *, const char *, const char *);
+int		 secrets_add_bound(struct secrets *, const char *,
+		    const char *, const char *);
+struct secrets	*secrets_for_host(const struct secrets *, const char *);
 const char	*secrets_lookup(const struct secrets *, const char *, size_t);
 int		 secrets_header(const struct secrets *, const char *,
 		    const char *, char **, int *);
 int		 secrets_present(const char *, size_t);
 int		 secrets_target_clean(const char *);
+int		 secrets_target(const struct secrets *, const char *, char **,
+		    char **, int *);
 
 /* rewrite.c: the forward-proxy request head (§2.9 step 7). */
 #define REWRITE_OK		0
@@ -149,6 +162,43 @@ struct body {
 int	 body_init(struct body *, const struct http_head *);
 size_t	 body_scan(struct body *, const unsigned char *, size_t);
 
+/* http.c: strict requests for the L7 relay (§2.8, G6c, G6h). */
+#define HTTP_HEAD_MAX		(16 * 1024)
+#define HTTP_MAX_HDRS		128
+#define HTTP_MAX_PARAMS		256
+#define HTTP_BAD		(-1)
+#define HTTP_TOO_BIG		(-2)
+
+struct http_req {
+	struct http_head r_head;	/* h_buf owned */
+	struct body	 r_body;
+	const char	*r_host;	/* the Host header */
+	int		 r_http10;
+	int		 r_close;	/* no keep-alive after this one */
+	int		 r_keepalive;
+	int		 r_upgrade;	/* Upgrade: present */
+	int		 r_connupgrade;	/* Connection: upgrade */
+	int		 r_h2c;		/* Upgrade: h2c or HTTP2-Settings */
+};
+
+struct http_qp {
+	char		*key;
+	char		*value;
+};
+
+struct http_query {
+	struct http_qp	*q_p;
+	size_t		 q_n;
+};
+
+ssize_t	 http_head_end(const unsigned char *, size_t);
+int	 http_req_parse(const unsigned char *, size_t, struct http_req *);
+void	 http_req_free(struct http_req *);
+int	 http_path_normalize(const char *, size_t, char **);
+int	 http_query_parse(const char *, struct http_query *);
+void	 http_query_free(struct http_query *);
+int	 http_host_matches(const char *, const char *, uint16_t, uint16_t);
+
 /* What the parent says about the process at the agent's end. */
 struct ident {
 	int		 i_ok;
@@ -159,6 +209,23 @@ struct ident {
 	size_t		 i_nanc;
 	char		**i_cmd;
 	size_t		 i_ncmd;
+};
+
+/* splice.c: one direction of a zero-copy tunnel. */
+struct conn;
+struct splice_dir {
+	struct conn	*sd_conn;
+	int		 sd_src;	/* sockets, owned by the bufferevents */
+	int		 sd_dst;
+	int		 sd_pr;		/* the pipe, ours */
+	int		 sd_pw;
+	size_t		 sd_inpipe;	/* bytes in the pipe */
+	size_t		 sd_cap;	/* the pipe's size */
+	int		 sd_full;	/* no room: wait for a drain */
+	int		 sd_eof;	/* source sent EOF */
+	int		 sd_shut;	/* EOF passed on */
+	struct event	*sd_rev;
+	struct event	*sd_wev;
 };
 
 enum conn_state {
@@ -218,9 +285,23 @@ struct conn {
 	char			*c_out;		/* forward: rewritten head */
 	size_t			 c_outlen;
 
+	int			 c_tls;		/* terminated: 1, +2 agent
+						   +4 upstream handshakes */
+	int			 c_l7;		/* l7.c: L7_* state */
+	struct http_req		 c_req;		/* the request judged now */
+	int			 c_has_req;
+	uint32_t		 c_reqnum;
+	int			 c_req_head;	/* it was HEAD: no body back */
+	int			 c_req_close;	/* last on the connection */
+	int			 c_req_upgrade;	/* allowed to upgrade */
+	struct body		 c_rbody;	/* the response's framing */
+	int			 c_rclose;	/* body runs to upstream EOF */
+
 	size_t			 c_lingered;	/* bytes dropped after reply */
 	int			 c_ceof;	/* client sent EOF */
 	int			 c_ueof;
+	int			 c_spliced;	/* c_sp in use (splice.c) */
+	struct splice_dir	 c_sp[2];	/* to upstream, to client */
 };
 
 RB_HEAD(conn_tree, conn);
@@ -234,6 +315,7 @@ struct proxyd_stats {
 	uint64_t	 st_failed;	/* 502 and friends */
 	uint64_t	 st_head_errors;
 	uint64_t	 st_limit_hits;
+	uint64_t	 st_spliced;	/* tunnels moved to splice(2) */
 };
 
 struct proxyd {
@@ -243,6 +325,7 @@ struct proxyd {
 	struct policy_engine	*pd_engine;	/* NULL: deny everything */
 	size_t			 pd_nrules;
 	struct secrets		*pd_secrets;
+	struct tls_mitm		*pd_tls;	/* NULL: no termination */
 	struct hosts		*pd_hosts;
 	int			 pd_listen;
 	struct event		*pd_accept;
@@ -262,6 +345,8 @@ void	 proxyd_ident_clear(struct ident *);
 void	 front_listen(struct proxyd *, int);
 void	 front_close(struct conn *);
 void	 front_reply(struct conn *, const char *);
+void	 front_finish(struct conn *);
+void	 front_reload(struct proxyd *);
 void	 front_touch(struct conn *);
 void	 front_limit(struct conn *, time_t);
 struct conn *front_find(struct proxyd *, uint32_t);
@@ -286,10 +371,34 @@ int	 resolve_init(struct proxyd *);
 void	 resolve_start(struct conn *, resolve_cb);
 void	 resolve_cancel(struct conn *);
 
+/* l7.c: the L7 REST relay on an allowed tunnel (§2.8, G6). */
+#define L7_OFF		0
+#define L7_REQ		1	/* reading a request head */
+#define L7_REQBODY	2	/* its body goes up */
+#define L7_RESP		3	/* reading the response head */
+#define L7_RESPBODY	4
+void	 l7_start(struct conn *);
+void	 l7_free(struct conn *);
+int	 l7_wanted(const struct conn *);
+
+/* tls_mitm.c: TLS termination (§4, G16). */
+struct tls_mitm;
+void	 tls_init(struct proxyd *);
+void	 tls_free(struct tls_mitm *);
+int	 tls_trust(struct proxyd *, const char *);
+int	 tls_available(const struct proxyd *);
+int	 tls_start(struct conn *);
+void	 tls_stats(const struct proxyd *, uint64_t *, uint64_t *);
+
 /* relay.c */
 void	 relay_connect(struct conn *);
 void	 relay_start(struct conn *);
 void	 relay_nodelay(int);
+
+/* splice.c */
+int	 splice_ready(struct conn *);
+int	 splice_start(struct conn *);
+void	 splice_free(struct conn *);
 
 /* events.c */
 void	 events_conn(struct conn *, const char *, const char *,
@@ -298,6 +407,9 @@ void	 events_forward(struct conn *, const char *, const char *);
 void	 events_forward_l7(struct conn *, const char *,
 	    enum policy_verdict);
 void	 events_ssrf(struct conn *, const char *, const char *);
+void	 events_l7(struct conn *, const char *, const char *, const char *,
+	    const char *, const char *);
+void	 events_http(struct conn *, const char *, const char *, int);
 void	 events_dump(struct ipc_wr *);
 
 #endif /* PROXYD_H */

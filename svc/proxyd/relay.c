@@ -132,6 +132,10 @@ relay_start(struct conn *c)
 	bufferevent_enable(c->c_ubev, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
 		relay_read(c->c_cbev, c);
+	/* The L7 relay may hand over with upstream bytes read already. */
+	if (c->c_ubev != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
+		relay_read(c->c_ubev, c);
 }
 
 static struct bufferevent *
@@ -213,6 +217,8 @@ relay_write(struct bufferevent *to, void *arg)
 		relay_shutdown(c, to);
 		return;
 	}
+	if (splice_ready(c) && splice_start(c) == 0)
+		return;
 	bufferevent_enable(from, EV_READ);
 }
 

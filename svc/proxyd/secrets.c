@@ -19,6 +19,7 @@
  */
 
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,21 @@
 
 static size_t	 secrets_name_len(const char *, size_t);
 static int	 secrets_bad_value(const char *);
+static int	 secrets_host_in(const char *, const char *);
+
+struct secrets_buf {
+	char		*p;
+	size_t		 n;
+};
+
+static int	 secrets_pchar(unsigned char, int);
+static char	*secrets_pctenc(const char *, int);
+static char	*secrets_pctdec(const char *, size_t, int);
+static int	 secrets_piece(const struct secrets *, const struct secrets *,
+		    const char *, size_t, int, struct secrets_buf *,
+		    struct secrets_buf *, int *);
+static int	 secrets_buf_add(struct secrets_buf *, const char *, size_t);
+static struct secrets *secrets_mask(const struct secrets *);
 static int	 secrets_b64dec(const char *, unsigned char **, size_t *);
 static char	*secrets_b64enc(const unsigned char *, size_t);
 static int	 secrets_basic(const struct secrets *, const char *, char **,
@@ -55,9 +71,77 @@ secrets_free(struct secrets *s)
 			explicit_bzero(s->s_val[i], strlen(s->s_val[i]));
 		free(s->s_val[i]);
 	}
+	for (i = 0; s->s_hosts != NULL && i < s->s_n; i++)
+		free(s->s_hosts[i]);
 	free(s->s_key);
 	free(s->s_val);
+	free(s->s_hosts);
 	free(s);
+}
+
+/*
+ * Add a secret bound to hosts: globs is a comma-separated list of
+ * host globs (fnmatch, no case), NULL when the parent named none: such
+ * a secret is never substituted (G7: fail closed).
+ */
+int
+secrets_add_bound(struct secrets *s, const char *key, const char *val,
+    const char *globs)
+{
+	char	**h;
+	size_t	 i;
+
+	if ((h = reallocarray(s->s_hosts, s->s_n + 1, sizeof(*h))) == NULL)
+		return -1;
+	s->s_hosts = h;
+	for (i = s->s_nhosts; i < s->s_n; i++)
+		h[i] = NULL;
+	if (secrets_add(s, key, val) == -1)
+		return -1;
+	h[s->s_n - 1] = globs != NULL ? strdup(globs) : NULL;
+	s->s_nhosts = s->s_n;
+	return globs != NULL && h[s->s_n - 1] == NULL ? -1 : 0;
+}
+
+/* Is host one of the comma-separated globs? */
+static int
+secrets_host_in(const char *globs, const char *host)
+{
+	char	*list, *g, *save = NULL;
+	int	 hit = 0;
+
+	if (globs == NULL || (list = strdup(globs)) == NULL)
+		return 0;
+	for (g = strtok_r(list, ",", &save); g != NULL && !hit;
+	    g = strtok_r(NULL, ",", &save))
+		hit = fnmatch(g, host, FNM_CASEFOLD) == 0;
+	free(list);
+	return hit;
+}
+
+/*
+ * The secrets that may go to host: a new map holding only the entries
+ * bound to it.  A placeholder of any other secret is then unknown and
+ * the request fails closed.  NULL on memory exhaustion.
+ */
+struct secrets *
+secrets_for_host(const struct secrets *s, const char *host)
+{
+	struct secrets	*o;
+	size_t		 i;
+
+	if ((o = secrets_new()) == NULL)
+		return NULL;
+	for (i = 0; s != NULL && i < s->s_n; i++) {
+		if (i >= s->s_nhosts || s->s_hosts == NULL ||
+		    !secrets_host_in(s->s_hosts[i], host))
+			continue;
+		if (secrets_add(o, s->s_key[i], s->s_val[i]) == -1) {
+			secrets_free(o);
+			return NULL;
+		}
+	}
+	return o;
 }
 
 int
@@ -345,5 +429,186 @@ secrets_header(const struct secrets *sec, const char *name, const char *v,
 		return -1;
 	}
 	(*count)++;
+	return 0;
+}
+
+/* pchar (RFC 3986) or query-safe: unreserved, sub-delims, ':', '@'. */
+static int
+secrets_pchar(unsigned char ch, int query)
+{
+	if (isalnum(ch) || strchr("-._~", ch) != NULL)
+		return 1;
+	if (query)
+		return 0;
+	return strchr("!$&'()*+,;=:@", ch) != NULL;
+}
+
+static char *
+secrets_pctenc(const char *s, int query)
+{
+	char	*o;
+	size_t	 i, k = 0;
+
+	if ((o = malloc(strlen(s) * 3 + 1)) == NULL)
+		return NULL;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (secrets_pchar((unsigned char)s[i], query))
+			o[k++] = s[i];
+		else
+			k += (size_t)snprintf(o + k, 4, "%%%02X",
+			    (unsigned char)s[i]);
+	}
+	o[k] = '\0';
+	return o;
+}
+
+/* Percent-decoded copy of s[0..n) ('+' is a space in a query). */
+static char *
+secrets_pctdec(const char *s, size_t n, int query)
+{
+	char	*d;
+	size_t	 i, j = 0;
+	char	 hx[3] = { 0, 0, 0 };
+
+	if ((d = malloc(n + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n &&
+		    isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			hx[0] = s[i + 1];
+			hx[1] = s[i + 2];
+			d[j++] = (char)strtoul(hx, NULL, 16);
+			i += 2;
+		} else
+			d[j++] = query && s[i] == '+' ? ' ' : s[i];
+	}
+	d[j] = '\0';
+	return d;
+}
+
+/*
+ * One path segment or query value s[0..n) with placeholders: the
+ * resolved (encoded) and redacted forms appended to res and red.
+ * Path segments take embedded placeholders, query values only whole
+ * ones (§7.3).  -1: unknown placeholder or unsafe secret.
+ */
+static int
+secrets_piece(const struct secrets *sec, const struct secrets *mask,
+    const char *s, size_t n, int query, struct secrets_buf *res,
+    struct secrets_buf *red, int *count)
+{
+	char	*d, *r = NULL, *m = NULL, *e = NULL;
+	size_t	 rl, ml;
+	int	 rc = -1, dummy = 0;
+
+	if ((d = secrets_pctdec(s, n, query)) == NULL)
+		return -1;
+	if (!secrets_present(d, strlen(d))) {
+		free(d);
+		return secrets_buf_add(res, s, n) == 0 &&
+		    secrets_buf_add(red, s, n) == 0 ? 0 : -1;
+	}
+	if (query && secrets_name_len(d, strlen(d)) != strlen(d))
+		goto out;
+	if (secrets_embedded(sec, d, strlen(d), &r, &rl, count) == -1 ||
+	    secrets_embedded(mask, d, strlen(d), &m, &ml, &dummy) == -1)
+		goto out;
+	if (memchr(r, '\0', rl) != NULL || (!query && (strstr(r, "..") ||
+	    strpbrk(r, "/\\?#\r\n") != NULL)))
+		goto out;
+	if ((e = secrets_pctenc(r, query)) == NULL)
+		goto out;
+	rc = secrets_buf_add(res, e, strlen(e)) == 0 &&
+	    secrets_buf_add(red, m, ml) == 0 ? 0 : -1;
+out:
+	if (r != NULL)
+		explicit_bzero(r, strlen(r));
+	if (e != NULL)
+		explicit_bzero(e, strlen(e));
+	free(r);
+	free(e);
+	free(m);
+	free(d);
+	return rc;
+}
+
+static int
+secrets_buf_add(struct secrets_buf *b, const char *s, size_t n)
+{
+	char	*nb;
+
+	if ((nb = realloc(b->p, b->n + n + 1)) == NULL)
+		return -1;
+	b->p = nb;
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+	return 0;
+}
+
+static struct secrets *
+secrets_mask(const struct secrets *sec)
+{
+	struct secrets	*m;
+	size_t		 i;
+
+	if ((m = secrets_new()) == NULL)
+		return NULL;
+	for (i = 0; sec != NULL && i < sec->s_n; i++)
+		if (secrets_add(m, sec->s_key[i], "[CREDENTIAL]") == -1) {
+			secrets_free(m);
+			return NULL;
+		}
+	return m;
+}
+
+/*
+ * Placeholders in an origin-form target (§7.3): in path segments
+ * (embedded) and query values (whole).  *res goes upstream, *red to
+ * the policy and the logs.  -1: fail closed (500).
+ */
+int
+secrets_target(const struct secrets *sec, const char *t, char **res,
+    char **red, int *count)
+{
+	struct secrets_buf	 rb = { NULL, 0 }, mb = { NULL, 0 };
+	struct secrets		*mask;
+	const char		*p = t, *q = strchr(t, '?'), *end, *eq;
+	int			 query = 0, rc = 0;
+
+	*res = *red = NULL;
+	if ((mask = secrets_mask(sec)) == NULL)
+		return -1;
+	while (rc == 0 && *p != '\0') {
+		if (*p == '/' || *p == '?' || *p == '&' || *p == '=') {
+			query |= *p == '?';
+			rc = secrets_buf_add(&rb, p, 1) | secrets_buf_add(&mb,
+			    p, 1);
+			p++;
+			continue;
+		}
+		end = p + strcspn(p, query ? "&" : (q != NULL ? "/?" : "/"));
+		if (query && (eq = memchr(p, '=', (size_t)(end - p))) != NULL) {
+			/* The key stays as it is. */
+			rc = secrets_buf_add(&rb, p, (size_t)(eq - p) + 1) |
+			    secrets_buf_add(&mb, p, (size_t)(eq - p) + 1);
+			p = eq + 1;
+		}
+		if (rc == 0)
+			rc = secrets_piece(sec, mask, p, (size_t)(end - p),
+			    query, &rb, &mb, count);
+		p = end;
+	}
+	secrets_free(mask);
+	if (rc != 0 || rb.p == NULL || !secrets_target_clean(rb.p)) {
+		if (rb.p != NULL)
+			explicit_bzero(rb.p, rb.n);
+		free(rb.p);
+		free(mb.p);
+		return -1;
+	}
+	*res = rb.p;
+	*red = mb.p;
 	return 0;
 }

@@ -42,7 +42,7 @@ static void	 config_env_push(char ***, size_t *, size_t *, const char *,
 enum {
 	OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_POLICY, OPT_STATE, OPT_ROOTFS, OPT_WORKDIR, OPT_HOSTS, OPT_READY,
-	OPT_HIDE, OPT_CRED,
+	OPT_HIDE, OPT_CRED, OPT_UPSTREAM_CA,
 };
 
 static const struct option config_longopts[] = {
@@ -60,6 +60,7 @@ static const struct option config_longopts[] = {
 	{ "ready-fd",	required_argument,	NULL,	OPT_READY },
 	{ "hide",	required_argument,	NULL,	OPT_HIDE },
 	{ "credential",	required_argument,	NULL,	OPT_CRED },
+	{ "upstream-ca", required_argument,	NULL,	OPT_UPSTREAM_CA },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ NULL,		0,			NULL,	0 },
 };
@@ -68,6 +69,15 @@ static const struct option config_longopts[] = {
 static const char *const config_secret_env[] = {
 	"OPENSHELL_SSH_HANDSHAKE_SECRET",
 	"OPENSHELL_TLS_KEY",
+};
+
+/* The sandbox CA for every runtime (trust.c writes the files). */
+static const char *const config_trust_env[][2] = {
+	{ "SSL_CERT_FILE",	SBX_TLS_BUNDLE },
+	{ "REQUESTS_CA_BUNDLE",	SBX_TLS_BUNDLE },
+	{ "CURL_CA_BUNDLE",	SBX_TLS_BUNDLE },
+	{ "GIT_SSL_CAINFO",	SBX_TLS_BUNDLE },
+	{ "NODE_EXTRA_CA_CERTS", SBX_TLS_CA },
 };
 
 static const char *const config_proxy_env[] = {
@@ -83,8 +93,8 @@ config_usage(void)
 	    "\t[--name name] [--endpoint url] [--tls-ca file] "
 	    "[--tls-cert file]\n\t[--tls-key file] [--rootfs dir] "
 	    "[--workdir dir] [--hosts-file file]\n"
-	    "\t[--ready-fd n] [--hide dir]... [--credential KEY]... "
-	    "[-- command [arg ...]]\n");
+	    "\t[--ready-fd n] [--hide dir]... [--credential KEY[=host,...]]..."
+	    "\n\t[--upstream-ca file] [-- command [arg ...]]\n");
 	exit(2);
 }
 
@@ -150,6 +160,9 @@ config_options(struct sandbox *sb, int argc, char **argv)
 		case OPT_CRED:
 			config_credential(sb, optarg);
 			break;
+		case OPT_UPSTREAM_CA:
+			sb->sb_upstream_ca = optarg;
+			break;
 		default:
 			config_usage();
 		}
@@ -182,6 +195,8 @@ config_env_defaults(struct sandbox *sb)
 		{ "OPENSHELL_TLS_CA", offsetof(struct sandbox, sb_tls_ca) },
 		{ "OPENSHELL_TLS_CERT", offsetof(struct sandbox, sb_tls_cert) },
 		{ "OPENSHELL_TLS_KEY", offsetof(struct sandbox, sb_tls_key) },
+		{ "OPENSHELL_UPSTREAM_CA",
+		    offsetof(struct sandbox, sb_upstream_ca) },
 	};
 	char		**field, *v;
 	size_t		  i;
@@ -228,17 +243,29 @@ config_command(struct sandbox *sb, int argc, char **argv)
 }
 
 /*
- * --credential KEY: KEY's value in our environment is a provider
- * secret.  The agent sees a placeholder; proxyd gets the value.  The
- * original bytes are wiped so that /proc/<pid>/environ of this process
- * (and of the reaper, a fork of it) does not show them.
+ * --credential KEY[=host,host...]: KEY's value in our environment is a
+ * provider secret.  The agent sees a placeholder; proxyd gets the
+ * value, to be sent only to hosts matching one of the globs (none: it
+ * is never substituted; creds.c warns).  The original bytes are wiped
+ * so that /proc/<pid>/environ of this process (and of the reaper, a
+ * fork of it) does not show them.
  */
 static void
-config_credential(struct sandbox *sb, const char *key)
+config_credential(struct sandbox *sb, const char *arg)
 {
 	struct cred	*cr;
-	const char	*v;
+	const char	*v, *hosts;
+	char		 key[256];
 	int		 i;
+
+	if ((hosts = strchr(arg, '=')) == NULL)
+		hosts = arg + strlen(arg);
+	if ((size_t)(hosts - arg) >= sizeof(key) || hosts == arg)
+		errx(2, "--credential %s: bad name", arg);
+	memcpy(key, arg, (size_t)(hosts - arg));
+	key[hosts - arg] = '\0';
+	if (*hosts == '=')
+		hosts++;
 
 	for (i = 0; i < sb->sb_ncreds; i++)
 		if (strcmp(sb->sb_creds[i].cr_key, key) == 0)
@@ -249,7 +276,8 @@ config_credential(struct sandbox *sb, const char *key)
 		errx(2, "--credential %s: not in the environment", key);
 	cr = &sb->sb_creds[sb->sb_ncreds++];
 	if ((cr->cr_key = strdup(key)) == NULL ||
-	    (cr->cr_value = strdup(v)) == NULL)
+	    (cr->cr_value = strdup(v)) == NULL ||
+	    (*hosts != '\0' && (cr->cr_hosts = strdup(hosts)) == NULL))
 		err(1, NULL);
 	config_scrub(key);
 }
@@ -309,6 +337,13 @@ config_policy(struct sandbox *sb)
 	sb->sb_hard = p->landlock_compat != NULL &&
 	    strcmp(p->landlock_compat, "hard_requirement") == 0;
 	sb->sb_policy = p;
+	config_hosts(sb);
+}
+
+/* --hosts-file: proxyd's resolver override (tests). */
+void
+config_hosts(struct sandbox *sb)
+{
 	if (sb->sb_hosts_file != NULL &&
 	    (sb->sb_hosts = config_slurp(sb->sb_hosts_file)) == NULL)
 		fatal("%s", sb->sb_hosts_file);
@@ -417,6 +452,11 @@ config_env_hidden(const struct sandbox *sb, const char *kv)
 		if (strlen(sb->sb_creds[c].cr_key) == n &&
 		    strncmp(kv, sb->sb_creds[c].cr_key, n) == 0)
 			return 1;
+	for (i = 0; i < sizeof(config_trust_env) /
+	    sizeof(config_trust_env[0]); i++)
+		if (strlen(config_trust_env[i][0]) == n &&
+		    strncmp(kv, config_trust_env[i][0], n) == 0)
+			return 1;
 	return strncmp(kv, "NO_PROXY=", 9) == 0 ||
 	    strncmp(kv, "HOME=", 5) == 0 || strncmp(kv, "USER=", 5) == 0 ||
 	    strncmp(kv, "LOGNAME=", 8) == 0 ||
@@ -470,6 +510,10 @@ config_env(struct sandbox *sb, char **envp)
 	    sizeof(config_proxy_env[0]); i++)
 		config_env_push(&env, &n, &cap, config_proxy_env[i],
 		    SBX_PROXY_URL);
+	for (i = 0; i < sizeof(config_trust_env) /
+	    sizeof(config_trust_env[0]); i++)
+		config_env_push(&env, &n, &cap, config_trust_env[i][0],
+		    config_trust_env[i][1]);
 	config_env_push(&env, &n, &cap, "NO_PROXY", "127.0.0.1,localhost,::1");
 	config_env_push(&env, &n, &cap, "no_proxy", "127.0.0.1,localhost,::1");
 	config_env_push(&env, &n, &cap, "NODE_USE_ENV_PROXY", "1");

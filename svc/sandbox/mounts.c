@@ -64,7 +64,6 @@ static int	 mounts_toplinks(const char *);
 static int	 mounts_whole(const char *, const char *);
 static int	 mounts_rootfs(const char *, const char *);
 static int	 mounts_points(const char *);
-static int	 mounts_entry(const char *, const char *, const char *);
 static int	 mounts_bind_ro(const char *, const char *);
 static int	 mounts_dev(const char *);
 static int	 mounts_tmpfs(const char *, const char *, const char *,
@@ -131,6 +130,9 @@ mounts_setup(const struct sandbox *sb)
 		log_warn("bind %s on /sandbox", sb->sb_sbxdir);
 		return -1;
 	}
+	/* The sandbox CA at the standard paths (trust.c). */
+	if (trust_mounts(sb, root) == -1)
+		return -1;
 	if (mounts_hide(root, sb->sb_state) == -1)
 		return -1;
 	for (i = 0; i < sb->sb_nhide; i++)
@@ -400,7 +402,8 @@ mounts_whole(const char *src, const char *root)
 	return rc == 0 ? mounts_points(root) : rc;
 }
 
-static int
+/* src/name (src ends in '/') bound read-only on root/name. */
+int
 mounts_entry(const char *src, const char *root, const char *name)
 {
 	char		 s[PATH_MAX], t[PATH_MAX], link[PATH_MAX];

@@ -9,6 +9,11 @@
  * it is down the agent's connections fail: fail closed), then spawns
  * the agent under its reaper, answers proxyd's identity queries, and
  * when the agent is gone stops everything and exits with its status.
+ *
+ * Gateway mode (--endpoint, no --policy; gwlink.c): the policy and
+ * the provider credentials come from the gateway, every log line goes
+ * there too (logpush.c, agentio.c), and when the agent exits the
+ * sandbox stays up (proxy, later sshd) until SIGTERM.
  */
 
 #include <sys/stat.h>
@@ -29,6 +34,7 @@
 #include "proc.h"
 #include "sandbox.h"
 #include "supervisor.h"
+#include "session.h"
 
 extern char	**environ;
 
@@ -39,11 +45,12 @@ static void	 sbx_configure(struct proc_tree *, int, void *);
 static void	 sbx_ready(struct proc_tree *, void *);
 static int	 sbx_dispatch(struct proc_tree *, int, struct ipc_msg *,
 		    void *);
-static void	 sbx_send_secrets(struct sandbox *, struct proc_tree *);
 static void	 sbx_reaper_done(int, short, void *);
 static void	 sbx_status(int, short, void *);
 static void	 sbx_signal(int, short, void *);
 static void	 sbx_finish(struct sandbox *);
+static void	 sbx_ready_line(struct sandbox *);
+static int	 sbx_log_event(struct sandbox *, int, struct ipc_msg *);
 
 static const struct proc_tree_ops sbx_ops = {
 	sbx_configure,
@@ -57,7 +64,7 @@ main(int argc, char *argv[])
 	static struct sandbox	 sb;
 	struct event_base	*base;
 	static const int	 sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	int			 i;
+	int			 i, ssh;
 
 	config_options(&sb, argc, argv);
 	log_procinit("sandbox");
@@ -65,10 +72,20 @@ main(int argc, char *argv[])
 	log_setverbose(sb.sb_verbose);
 	if (geteuid() != 0)
 		fatalx("must run as root (it creates namespaces)");
-	config_policy(&sb);
+	sb.sb_gateway = sb.sb_policy_file == NULL && sb.sb_endpoint != NULL;
+	if (sb.sb_gateway) {
+		if (sb.sb_id == NULL)
+			fatalx("gateway mode needs --sandbox-id");
+		sb.sb_lp = logpush_new(sb.sb_id);
+		logpush_hook_install(sb.sb_lp);
+		gwlink_fetch(&sb);
+		config_hosts(&sb);
+	} else
+		config_policy(&sb);
 	config_users(&sb);
 	sbx_proxyd_check();
 	sbx_dirs(&sb);
+	ssh = session_secret();	/* before config_env scrubs it */
 	config_env(&sb, environ);
 	if ((sb.sb_ident = ident_new()) == NULL)
 		fatal("ident");
@@ -85,12 +102,23 @@ main(int argc, char *argv[])
 	proc_tree_user(&sb.sb_tree, sb.sb_duid, sb.sb_dgid);
 	proc_tree_setops(&sb.sb_tree, &sbx_ops, &sb);
 	proc_add(&sb.sb_tree, PROC_PROXY, "proxyd");
+	if (ssh && session_listen(&sb) == 0)
+		proc_add(&sb.sb_tree, PROC_SSH, "sshd");
+	if (sb.sb_gateway) {
+		/* proc_tree_init took the log hook for a logd we lack. */
+		logpush_hook_install(sb.sb_lp);
+		gwlink_start(&sb, base);
+	}
 	for (i = 0; i < 3; i++) {
 		sb.sb_ev_sig[i] = evsignal_new(base, sigs[i], sbx_signal, &sb);
 		if (sb.sb_ev_sig[i] == NULL ||
 		    evsignal_add(sb.sb_ev_sig[i], NULL) == -1)
 			fatalx("evsignal");
 	}
+	/* proxyd's log lines come to us as IPC_LOG_EVENT (no logd here);
+	 * the agent's environment was built already. */
+	if (sb.sb_gateway && setenv(PROC_LOG_PARENT_ENV, "1", 1) == -1)
+		fatal("setenv");
 	proc_tree_start(&sb.sb_tree);
 	log_info("starting sandbox %s (state %s)",
 	    sb.sb_name != NULL ? sb.sb_name : sb.sb_id != NULL ? sb.sb_id :
@@ -166,8 +194,16 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 	struct sandbox	*sb = arg;
 	struct ipc_wr	 w;
 
+	if (id == PROC_SSH)
+		session_configure(sb, pt);
 	if (id != PROC_PROXY)
 		return;
+	/* Large policies: proxyd takes frames this big too. */
+	if (ipc_set_maxsize(&pt->pt_children[id].pc_ev.ie_ib,
+	    SBX_PROXY_IPC_MAX) == -1)
+		log_warn("proxyd: channel size");
+	ipc_set_maxqueue(&pt->pt_children[id].pc_ev.ie_ib,
+	    4 * SBX_PROXY_IPC_MAX);
 	if (proc_send_fd(pt, id, IPC_SETUP_PROXY_LISTEN,
 	    sb->sb_nn.nn_listen) == -1)
 		log_warn("proxyd: listener");
@@ -181,28 +217,8 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 	ipc_wr_str(&w, sb->sb_hosts != NULL ? sb->sb_hosts : "");
 	if (proc_compose_wr(pt, id, IPC_PROXY_HOSTS, 0, -1, &w) == -1)
 		log_warn("proxyd: hosts");
-	sbx_send_secrets(sb, pt);
-}
-
-static void
-sbx_send_secrets(struct sandbox *sb, struct proc_tree *pt)
-{
-	struct ipc_wr	 w;
-	char		 ph[256];
-	int		 i;
-
-	ipc_wr_init(&w);
-	ipc_wr_array(&w, 1);
-	ipc_wr_map(&w, (uint32_t)sb->sb_ncreds);
-	for (i = 0; i < sb->sb_ncreds; i++) {
-		snprintf(ph, sizeof(ph), "%s%s", SBX_PLACEHOLDER,
-		    sb->sb_creds[i].cr_key);
-		ipc_wr_str(&w, ph);
-		ipc_wr_str(&w, sb->sb_creds[i].cr_value);
-	}
-	if (proc_compose_wr(pt, PROC_PROXY, IPC_PROXY_SECRETS, 0, -1,
-	    &w) == -1)
-		log_warn("proxyd: secrets");
+	creds_send(sb, pt);
+	trust_send(sb, pt);
 }
 
 /*
@@ -214,8 +230,15 @@ sbx_ready(struct proc_tree *pt, void *arg)
 {
 	struct sandbox	*sb = arg;
 
+	/* Not before the sandbox CA is in the agent's bundle (trust.c). */
+	if (trust_wait(sb, pt, sbx_ready))
+		return;
+	if (sb->sb_gateway)
+		sb->sb_aio = agentio_new(sb->sb_lp);
 	if (spawn_agent(sb) == -1)
 		fatalx("cannot spawn the agent");
+	if (sb->sb_aio != NULL)
+		agentio_parent(sb->sb_aio, pt->pt_base);
 	sb->sb_ev_pidfd = event_new(pt->pt_base, sb->sb_pidfd, EV_READ,
 	    sbx_reaper_done, sb);
 	sb->sb_ev_status = event_new(pt->pt_base, sb->sb_statusfd,
@@ -226,21 +249,91 @@ sbx_ready(struct proc_tree *pt, void *arg)
 		fatalx("event_add");
 	log_info("sandbox ready: agent %s (reaper pid %d)", sb->sb_argv[0],
 	    (int)sb->sb_reaper);
-	if (sb->sb_readyfd != -1) {
-		if (write(sb->sb_readyfd, "ready\n", 6) != 6)
-			log_warn("ready-fd");
-		close(sb->sb_readyfd);
-		sb->sb_readyfd = -1;
+	if (sb->sb_gateway) {
+		/* The ready line waits for the agent's isolation status. */
+		gwlink_loaded(sb);
+		return;
 	}
+	sbx_ready_line(sb);
+}
+
+/*
+ * --ready-fd: "ready", or in gateway mode "ready landlock=<status>
+ * seccomp=<status>" for the driver to record.
+ */
+static void
+sbx_ready_line(struct sandbox *sb)
+{
+	char	 line[sizeof(sb->sb_llstatus) + sizeof(sb->sb_scstatus) + 32];
+	int	 n;
+
+	if (sb->sb_ready_sent)
+		return;
+	sb->sb_ready_sent = 1;
+	if (sb->sb_readyfd == -1)
+		return;
+	if (!sb->sb_gateway)
+		n = snprintf(line, sizeof(line), "ready\n");
+	else
+		n = snprintf(line, sizeof(line), "ready landlock=%s seccomp=%s\n",
+		    sb->sb_llstatus[0] != '\0' ? sb->sb_llstatus + 9 :
+		    "unknown", sb->sb_scstatus[0] != '\0' ? sb->sb_scstatus + 8 :
+		    "unknown");
+	if (n < 0 || write(sb->sb_readyfd, line, (size_t)n) != n)
+		log_warn("ready-fd");
+	close(sb->sb_readyfd);
+	sb->sb_readyfd = -1;
 }
 
 static int
 sbx_dispatch(struct proc_tree *pt, int id, struct ipc_msg *msg, void *arg)
 {
 	(void)pt;
+	/* Any daemon's log line (OPENSHELL_LOG_TO_PARENT, gateway mode). */
+	if (ipc_type(msg) == IPC_LOG_EVENT)
+		return sbx_log_event(arg, id, msg);
+	if (id == PROC_SSH)
+		return session_dispatch(arg, pt, msg);
 	if (id == PROC_PROXY && ipc_type(msg) == IPC_PROXY_IDENT)
 		return ident_dispatch(arg, msg);
+	if (id == PROC_PROXY && ipc_type(msg) == IPC_PROXY_CA)
+		return trust_ca(arg, msg);
 	return -1;
+}
+
+/*
+ * [i64 time_ms, str proc, u32 pid, str level, str message]: a daemon's
+ * line (its stderr has it already) for the gateway in gateway mode.
+ */
+static int
+sbx_log_event(struct sandbox *sb, int id, struct ipc_msg *msg)
+{
+	struct ipc_rd	 r;
+	char		*proc = NULL, *level = NULL, *text = NULL;
+	int64_t		 t;
+	uint32_t	 n = 0, pid;
+	int		 rc = -1;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 5) {
+		ipc_rd_i64(&r, &t);
+		ipc_rd_str(&r, &proc);
+		ipc_rd_u32(&r, &pid);
+		ipc_rd_str(&r, &level);
+		ipc_rd_str(&r, &text);
+	}
+	if (ipc_rd_end(&r) == 0 && n == 5) {
+		rc = 0;
+		if (sb->sb_lp != NULL)
+			logpush_text(sb->sb_lp, level, id == PROC_PROXY ?
+			    "openshell_sandbox::proxy" : "openshell_sandbox::ssh",
+			    text);
+	}
+	free(proc);
+	free(level);
+	free(text);
+	return rc;
 }
 
 /* The agent's effective isolation, one line each, into our log. */
@@ -254,6 +347,7 @@ sbx_status(int fd, short event, void *arg)
 	(void)event;
 	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
 		event_del(sb->sb_ev_status);
+		sbx_ready_line(sb);
 		return;
 	}
 	buf[n] = '\0';
@@ -262,6 +356,10 @@ sbx_status(int fd, short event, void *arg)
 		if (strncmp(line, "landlock ", 9) == 0)
 			strlcpy(sb->sb_llstatus, line, sizeof(sb->sb_llstatus));
 		log_info("agent isolation: %s", line);
+		if (strncmp(line, "seccomp ", 8) == 0) {
+			strlcpy(sb->sb_scstatus, line, sizeof(sb->sb_scstatus));
+			sbx_ready_line(sb);
+		}
 	}
 }
 
@@ -276,10 +374,17 @@ sbx_reaper_done(int fd, short event, void *arg)
 		event_add(sb->sb_ev_pidfd, NULL);
 		return;
 	}
-	log_info("agent exited with status %d", sb->sb_exit);
+	/* Its output before the line that says it is over. */
+	agentio_drain(sb->sb_aio);
 	sb->sb_reaper = 0;
 	sb->sb_done = 1;
-	proc_tree_stop(&sb->sb_tree);
+	log_info("agent exited exit_code=%d", sb->sb_exit);
+	sbx_ready_line(sb);
+	if (!sb->sb_gateway) {
+		proc_tree_stop(&sb->sb_tree);
+		return;
+	}
+	logpush_flush(sb->sb_lp);
 }
 
 /* proc.c stops proxyd on TERM and INT; the agent is ours to stop. */
@@ -304,6 +409,9 @@ sbx_finish(struct sandbox *sb)
 {
 	struct pollfd	 pfd;
 
+	/* SSH sessions are our children in its pid ns: reap them first,
+	 * or the reaper waits for them for ever. */
+	session_close(sb);
 	if (sb->sb_reaper > 0) {
 		kill(sb->sb_reaper, SIGTERM);
 		pfd.fd = sb->sb_pidfd;
@@ -322,4 +430,6 @@ sbx_finish(struct sandbox *sb)
 	netns_close(&sb->sb_nn);
 	(void)rmdir(sb->sb_rootdir);
 	ident_free(sb->sb_ident);
+	if (sb->sb_gateway)
+		logpush_drain(sb->sb_lp, sb->sb_tree.pt_base, 2000);
 }

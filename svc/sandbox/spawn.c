@@ -93,6 +93,9 @@ spawn_agent(struct sandbox *sb)
 	}
 	if (pid == 0) {
 		close(pfd[0]);
+		/* Gateway mode: stdout/stderr become the relay's pipes. */
+		if (sb->sb_aio != NULL && agentio_child(sb->sb_aio) == -1)
+			_exit(127);
 		spawn_reaper(sb, pfd[1]);
 	}
 	close(pfd[1]);

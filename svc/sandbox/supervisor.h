@@ -13,6 +13,9 @@
  *	mounts.c	the agent's mount namespace (in the reaper)
  *	spawn.c		reaper and agent: privdrop, caps, Landlock, seccomp
  *	ident.c		who owns an agent's connection to the proxy (G5)
+ *	gwlink.c	gateway mode: config fetch, policy poll, reports
+ *	logpush.c	gateway mode: log lines to PushSandboxLogs
+ *	agentio.c	gateway mode: the agent's stdout/stderr relay
  */
 
 #ifndef SUPERVISOR_H
@@ -35,9 +38,19 @@
 #define SBX_PLACEHOLDER		"openshell:resolve:env:"
 #define SBX_MAXHIDE		16
 #define SBX_MAXCRED		64
+#define SBX_TLS_DIR		"/etc/openshell-tls"
+#define SBX_TLS_CA		"/etc/openshell-tls/openshell-ca.pem"
+#define SBX_TLS_BUNDLE		"/etc/openshell-tls/ca-bundle.pem"
+#define SBX_SYSTEM_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
+#define SBX_PROXY_IPC_MAX	(4 * 1024 * 1024)	/* proxyd's too */
 
 struct policy;
 struct ident_cache;
+struct gwlink;
+struct logpush;
+struct agentio;
+struct grpc_aclient;
+struct event_base;
 
 struct netns {
 	int		 nn_orig;	/* our own netns, to return to */
@@ -49,6 +62,15 @@ struct netns {
 struct cred {
 	char		*cr_key;	/* environment name */
 	char		*cr_value;	/* the secret: never to the agent */
+	char		*cr_hosts;	/* host globs, comma-separated; NULL:
+					   none, never substituted */
+};
+
+/* The sandbox CA's state (trust.c). */
+enum trust_state {
+	TRUST_WAIT,		/* TRUST sent, no IPC_PROXY_CA yet */
+	TRUST_INSTALLED,	/* the files hold proxyd's current CA */
+	TRUST_OFF,		/* proxyd has no CA: termination off */
 };
 
 struct sandbox {
@@ -64,6 +86,7 @@ struct sandbox {
 	char		*sb_rootfs;
 	char		*sb_workdir;
 	char		*sb_hosts_file;
+	char		*sb_upstream_ca;	/* --upstream-ca file */
 	char		*sb_hide[SBX_MAXHIDE];
 	int		 sb_nhide;
 	int		 sb_readyfd;
@@ -100,7 +123,19 @@ struct sandbox {
 	int		 sb_exit;	/* the agent's status, 128+sig */
 	int		 sb_done;
 	char		 sb_llstatus[512];
+	char		 sb_scstatus[128];
 	struct ident_cache *sb_ident;
+	char		*sb_trust_pem;	/* IPC_PROXY_TRUST's bundle */
+	char		 sb_tlsdir[PATH_MAX];	/* <state>/run/tls */
+	enum trust_state sb_trust;
+	struct event	*sb_ev_trust;	/* bound on the wait for the CA */
+
+	/* gateway mode: --endpoint without --policy */
+	int		 sb_gateway;
+	int		 sb_ready_sent;
+	struct gwlink	*sb_gw;
+	struct logpush	*sb_lp;
+	struct agentio	*sb_aio;	/* the agent's stdout/stderr */
 };
 
 /* config.c */
@@ -109,6 +144,18 @@ void	 config_policy(struct sandbox *);
 void	 config_enrich(struct policy *, const char *);
 void	 config_users(struct sandbox *);
 void	 config_env(struct sandbox *, char **);
+void	 config_hosts(struct sandbox *);
+
+/* creds.c */
+void	 creds_send(struct sandbox *, struct proc_tree *);
+void	 creds_bind(struct sandbox *, const char *, const char *);
+
+/* trust.c */
+void	 trust_send(struct sandbox *, struct proc_tree *);
+int	 trust_ca(struct sandbox *, struct ipc_msg *);
+int	 trust_wait(struct sandbox *, struct proc_tree *,
+	    void (*)(struct proc_tree *, void *));
+int	 trust_mounts(const struct sandbox *, const char *);
 
 /* netns.c */
 int	 netns_create(struct netns *);
@@ -117,6 +164,7 @@ void	 netns_close(struct netns *);
 
 /* mounts.c */
 int	 mounts_setup(const struct sandbox *);
+int	 mounts_entry(const char *, const char *, const char *);
 
 /* spawn.c */
 int	 spawn_agent(struct sandbox *);
@@ -128,5 +176,28 @@ void	 ident_free(struct ident_cache *);
 int	 ident_dispatch(struct sandbox *, struct ipc_msg *);
 int	 ident_tcp_find(const char *, const char *, uint16_t, const char *,
 	    uint16_t, unsigned long *);
+
+/* gwlink.c */
+void	 gwlink_fetch(struct sandbox *);
+void	 gwlink_start(struct sandbox *, struct event_base *);
+void	 gwlink_loaded(struct sandbox *);
+
+/* logpush.c */
+struct logpush *logpush_new(const char *);
+void	 logpush_hook_install(struct logpush *);
+void	 logpush_start(struct logpush *, struct event_base *,
+	    struct grpc_aclient *);
+void	 logpush_line(struct logpush *, const char *, const char *,
+	    const char *, char *const *, size_t);
+void	 logpush_text(struct logpush *, const char *, const char *,
+	    const char *);
+void	 logpush_flush(struct logpush *);
+void	 logpush_drain(struct logpush *, struct event_base *, int);
+
+/* agentio.c */
+struct agentio *agentio_new(struct logpush *);
+int	 agentio_child(struct agentio *);
+void	 agentio_parent(struct agentio *, struct event_base *);
+void	 agentio_drain(struct agentio *);
 
 #endif /* SUPERVISOR_H */

@@ -5,8 +5,10 @@
  * libFuzzer target for what proxyd parses from the agent: the request
  * head, the CONNECT target, the absolute URI, the forward rewrite with
  * placeholders, and the request body framing fed in input-derived
- * pieces.  Invariants: a rewritten head carries no placeholder text,
- * and a body never takes more bytes than it is given.
+ * pieces; the L7 relay's strict parser (http.c), the path normal form
+ * and the target placeholders.  Invariants: a rewritten head or target
+ * carries no placeholder text, a body never takes more bytes than it
+ * is given, a normal path has no empty or dot segment.
  */
 
 #include <stddef.h>
@@ -19,6 +21,8 @@
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static struct secrets	*sec;
+
+static void	 fuzz_l7(const uint8_t *, size_t);
 
 static void
 fuzz_body(const struct http_head *h, const uint8_t *p, size_t n)
@@ -60,6 +64,37 @@ fuzz_rewrite(const struct http_head *h)
 	parse_uri_free(&u);
 }
 
+static void
+fuzz_l7(const uint8_t *data, size_t size)
+{
+	struct http_req		 r;
+	struct http_query	 q;
+	char			*path, *res, *red;
+	ssize_t			 n;
+	int			 count = 0;
+
+	n = http_head_end(data, size);
+	if (n <= 0 || http_req_parse(data, (size_t)n, &r) == -1)
+		return;
+	if (http_path_normalize(r.r_head.h_target,
+	    strcspn(r.r_head.h_target, "?"), &path) == 0) {
+		if (strstr(path, "//") || strstr(path, "/./") ||
+		    strstr(path, "/../"))
+			abort();
+		free(path);
+	}
+	if (http_query_parse(r.r_head.h_target, &q) == 0)
+		http_query_free(&q);
+	if (secrets_target(sec, r.r_head.h_target, &res, &red, &count) == 0) {
+		if (!secrets_target_clean(res) || (strstr(red, "v4lue") &&
+		    !strstr(r.r_head.h_target, "v4lue")))
+			abort();
+		free(res);
+		free(red);
+	}
+	http_req_free(&r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -74,6 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		secrets_add(sec, PLACEHOLDER_PREFIX "KEY", "v4lue");
 		secrets_add(sec, PLACEHOLDER_PREFIX "A", "b");
 	}
+	fuzz_l7(data, size);
 	end = memmem(data, size, "\r\n\r\n", 4);
 	if (end == NULL)
 		return 0;

@@ -62,6 +62,9 @@ class ControlPlane:
         rfd, wfd = os.pipe()
         env = dict(os.environ)
         env.pop("OPENSHELL_LIBEXEC", None)
+        # The control plane alone: no sandbox is started for a record
+        # (a suite that wants them passes --compute-driver local).
+        env["OPENSHELL_COMPUTE_DRIVER"] = "none"
         self.proc = subprocess.Popen(
             [self.gateway_bin, "-d", "--state-dir", self.state_dir,
              "--port", "0", "--ready-fd", str(wfd)] + list(extra_args),

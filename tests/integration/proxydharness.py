@@ -200,6 +200,7 @@ class FakeParent:
         self.ident = ident or (lambda req: {"ok": True, "pid": 42,
                                             "exe": "/usr/bin/curl"})
         self.idents = []
+        self.other = queue.Queue()  # (name, value) of other messages
         self.lock = threading.Lock()
         self.wlock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -283,6 +284,7 @@ class FakeParent:
             except (EOFError, OSError):
                 return
             if MSGNAMES.get(typ) != "IPC_PROXY_IDENT":
+                self.other.put((MSGNAMES.get(typ), value))
                 continue
             src, sport, dst, dport = value
             req = {"src": src, "sport": sport, "dst": dst, "dport": dport}
@@ -439,3 +441,106 @@ def connect_tunnel(addr, target, timeout=TIMEOUT, extra=b""):
         buf += b
     head, _, rest = buf.partition(b"\r\n\r\n")
     return s, head.split(b"\r\n")[0].decode(), rest
+
+
+class Origin:
+    """A keep-alive HTTP/1.1 origin: records every request it parses
+    (method, target, headers, body) and answers 200 "ok METHOD TARGET".
+    /chunked answers chunked with a trailer, /close close-delimited,
+    /ws upgrades to an echo."""
+
+    def __init__(self, addr, port, tls=None):
+        self.tls = tls  # an ssl.SSLContext: HTTPS
+        self.reqs = queue.Queue()
+        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((addr, port))
+        self.ls.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,),
+                             daemon=True).start()
+
+    @staticmethod
+    def _readhead(c, buf):
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        return head.decode("latin-1"), rest
+
+    def _conn(self, c):
+        buf = b""
+        c.settimeout(TIMEOUT)
+        try:
+            if self.tls is not None:
+                c = self.tls.wrap_socket(c, server_side=True)
+            while True:
+                head, buf = self._readhead(c, buf)
+                if head is None:
+                    return
+                lines = head.split("\r\n")
+                method, target, _ = lines[0].split(" ")
+                hdrs = {}
+                for l in lines[1:]:
+                    k, v = l.split(":", 1)
+                    hdrs[k.strip().lower()] = v.strip()
+                n = int(hdrs.get("content-length", "0"))
+                if hdrs.get("expect", "").lower() == "100-continue":
+                    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                while len(buf) < n:
+                    buf += c.recv(65536)
+                body, buf = buf[:n], buf[n:]
+                self.reqs.put((method, target, hdrs, body))
+                if not self._answer(c, method, target, buf):
+                    return
+        except (OSError, ValueError):
+            pass
+        finally:
+            c.close()
+
+    def _answer(self, c, method, target, buf):
+        msg = ("ok %s %s" % (method, target)).encode()
+        if target == "/chunked":
+            c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                      b"\r\n3\r\nabc\r\n2\r\nde\r\n0\r\nX-T: 1\r\n\r\n")
+            return True
+        if target == "/close":
+            c.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + msg)
+            return False
+        if target == "/ws":
+            c.sendall(b"HTTP/1.1 101 Switching Protocols\r\n"
+                      b"Upgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            if buf:
+                c.sendall(buf)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return False
+                c.sendall(d)
+        if method == "HEAD":
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+                      % len(msg))
+            return True
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                  % (len(msg), msg))
+        return True
+
+    def drain(self):
+        out = []
+        while True:
+            try:
+                out.append(self.reqs.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self):
+        self.ls.close()

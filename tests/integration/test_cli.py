@@ -69,7 +69,10 @@ class Cli:
                 del self.env[k]
         self.env.update(HOME=self.root,
                         XDG_CONFIG_HOME=os.path.join(self.root, "config"),
-                        XDG_STATE_HOME=self.state)
+                        XDG_STATE_HOME=self.state,
+                        # records only: test_sandbox_lifecycle.py runs
+                        # real sandboxes
+                        OPENSHELL_COMPUTE_DRIVER="none")
         self.bin = _bin("openshell")
         _bin("openshell-gateway")
 

@@ -414,6 +414,33 @@ def test_provider_environment(stub):
           "00000000-0000-4000-8000-000000000000")
 
 
+def test_provider_credential_hosts(stub):
+    """Our extension: each key's host globs, by provider type, or the
+    provider's config key credential_hosts; generic binds to nothing."""
+    def typed(ptype, creds, config=None):
+        name = fresh("prov")
+        stub.CreateProvider(openshell_pb2.CreateProviderRequest(
+            provider=datamodel_pb2.Provider(name=name, type=ptype,
+                                            credentials=creds,
+                                            config=config or {})))
+        return name
+    ps = (typed("claude", {"ANTHROPIC_API_KEY": "a"}),
+          typed("github", {"GITHUB_TOKEN": "g"}),
+          typed("generic", {"PLAIN": "p"}),
+          typed("openai", {"OPENAI_API_KEY": "o"},
+                {"credential_hosts": "llm.internal.test,*.llm.test"}))
+    sb = create(stub, providers=ps)
+    r = stub.GetSandboxProviderEnvironment(
+        openshell_pb2.GetSandboxProviderEnvironmentRequest(sandbox_id=sb.id))
+    assert dict(r.credential_hosts) == {
+        "ANTHROPIC_API_KEY": "api.anthropic.com",
+        "GITHUB_TOKEN": "api.github.com,github.com,*.githubusercontent.com",
+        "PLAIN": "",
+        "OPENAI_API_KEY": "llm.internal.test,*.llm.test",
+    }
+    assert set(r.environment) == set(r.credential_hosts)
+
+
 def test_provider_environment_missing_provider(stub):
     p = provider(stub, {"K": "v"})
     sb = create(stub, providers=(p,))

@@ -30,6 +30,11 @@ TIMEOUT = 20        # overall deadline for one wait
 CALL = 3            # deadline of one RPC of the burst
 BEFORE = 10         # acknowledged writes of each kind before the kill
 LOG_PUSHES = 150    # bound per log thread: 4 lines each, under the ring
+# What a call may end with while the server is being killed: the
+# connection goes (UNAVAILABLE, CANCELLED), the restart takes longer
+# than one call's deadline, or the log bus is restarting (UNAVAILABLE).
+TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+             grpc.StatusCode.CANCELLED)
 
 
 class Burst:
@@ -49,6 +54,7 @@ class Burst:
         self.lines = {sid: [] for sid in log_sandboxes}
         self.acks = {"sandbox": 0, "provider": 0, "logs": 0}
         self.errors = []            # unexpected status codes
+        self.transient = {}         # status code -> count
         self.threads = []
         for t in range(2):
             self._spawn(self._sandboxes, t)
@@ -74,11 +80,11 @@ class Burst:
                 if fn(stub, tid, seq, *args) is False:
                     break
             except grpc.RpcError as e:
-                if e.code() not in (grpc.StatusCode.UNAVAILABLE,
-                                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                                    grpc.StatusCode.CANCELLED,
-                                    grpc.StatusCode.INTERNAL):
-                    with self.cond:
+                with self.cond:
+                    if e.code() in TRANSIENT:
+                        self.transient[e.code()] = \
+                            self.transient.get(e.code(), 0) + 1
+                    else:
                         self.errors.append((fn.__name__, e.code(),
                                             e.details()))
                 ch.close()
@@ -209,8 +215,10 @@ def verify(cp, burst):
             have = {l.message for l in r.logs}
             lost = [m for m in acked if m not in have]
             if lost:
-                missing.append(("log lines of %s" % sid, len(lost),
-                                "of", len(acked), sorted({m.rsplit("-", 1)[0] for m in lost})))
+                # which pushes (thread-seq) lost lines
+                pushes = sorted({m.rsplit("-", 1)[0] for m in lost})
+                missing.append(("log lines of %s" % sid, len(lost), "of",
+                                len(acked), pushes))
         assert not missing, missing
         assert burst.sandboxes and burst.providers
         assert all(burst.lines.values())
@@ -265,3 +273,23 @@ def test_parent_sigkill_during_burst(cp):
     finally:
         burst.finish()
     verify(cp, burst)
+
+
+def test_repeated_kills_during_burst(cp):
+    """One burst, children killed one after the other (gatewayd three
+    times, so its restart backs off), the burst resuming after each."""
+    burst = Burst(cp, log_sandboxes(cp))
+    try:
+        burst.wait_acks({}, BEFORE)
+        for service in ("gatewayd", "logd", "gatewayd", "watchd",
+                        "gatewayd"):
+            pid = cp.pid_of(service)
+            mark = cp.log.mark()
+            os.kill(pid, signal.SIGKILL)
+            cp.log.wait_for(r"^gateway: restarted %s \(pid " % service,
+                            start=mark)
+            burst.wait_acks(burst.counts(), 2)
+    finally:
+        burst.finish()
+    verify(cp, burst)
+    assert cp.admin("gatewayd", "stats", as_json=True)["restarts"] == 3

@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: ISC
 """Robustness of the real gateway's port (issue 3, Acceptance):
 malformed HTTP/2 frames, truncated and oversized gRPC messages, garbage
-after and instead of the TLS handshake, and 200 held connections are
-each answered with the right status or a closed connection, while a
-watcher client keeps calling Health and ListSandboxes successfully
-(each call with its own deadline).  Also: the server never logs a
-credential value.
+after and instead of the TLS handshake, bad HTTP/1.1 heads, floods
+(too many streams, rapid reset, unread PINGs, a huge header block) and
+200 held connections are each answered with the right status or a
+closed connection, while a watcher client keeps calling Health and
+ListSandboxes successfully (each call with its own deadline).  Also:
+connections that never authenticate cannot lock certified clients
+out; strings that are not UTF-8 never reach stock clients; the server
+never logs a credential value.
 
 Client certificates and key modes are covered by test_cp_api.py
 (test_authorization, test_key_modes).
@@ -30,6 +33,8 @@ import pytest
 from cpfixture import cp  # noqa: F401  (fixture)
 
 import datamodel_pb2 as dm  # noqa: E402
+import inference_pb2 as inf  # noqa: E402
+import inference_pb2_grpc as infg  # noqa: E402
 import openshell_pb2 as pb  # noqa: E402
 import openshell_pb2_grpc as pbg  # noqa: E402
 
@@ -529,6 +534,32 @@ def test_hold_200_connections(cp, watcher):
     watcher.progressed(watcher.mark())
 
 
+def test_preauth_flood_does_not_lock_out_clients(cp, watcher):
+    """1100 TCP connections that never start TLS (anyone can open
+    them: no certificate is needed) fill the server's connection cap
+    (GRPC_MAX_CONNS_DEFAULT 1024) until the handshake timeout.  A
+    client with a valid certificate must still get in meanwhile: slots
+    held by connections that have not authenticated are the ones to
+    give up, not the newcomer's."""
+    held = []
+    try:
+        for _ in range(1100):
+            held.append(socket.create_connection(("127.0.0.1", cp.port),
+                                                 timeout=TIMEOUT))
+        ch = grpc.secure_channel(cp.endpoint, cp.creds)
+        try:
+            r = pbg.OpenShellStub(ch).Health(pb.HealthRequest(),
+                                             timeout=CALL,
+                                             wait_for_ready=True)
+            assert r.status == pb.SERVICE_STATUS_HEALTHY
+        finally:
+            ch.close()
+    finally:
+        for sk in held:
+            sk.close()
+    watcher.progressed(watcher.mark())
+
+
 # ---- credentials never logged -------------------------------------------
 
 def test_secret_never_logged(cp, watcher):
@@ -554,6 +585,18 @@ def test_secret_never_logged(cp, watcher):
     s.UpdateProvider(pb.UpdateProviderRequest(provider=dm.Provider(
         name="leaky", credentials={"OPENAI_API_KEY": secret + "2"})),
         timeout=TIMEOUT)
+    # The inference route carries the key too (mock upstream: no
+    # network), and the sandbox's bundle hands it out raw.
+    s.UpdateProvider(pb.UpdateProviderRequest(provider=dm.Provider(
+        name="leaky", config={"OPENAI_BASE_URL": "mock://up/v1"})),
+        timeout=TIMEOUT)
+    i = infg.InferenceStub(cp.channel())
+    i.SetClusterInference(inf.SetClusterInferenceRequest(
+        provider_name="leaky", model_id="m"), timeout=TIMEOUT)
+    bundle = infg.InferenceStub(cp.channel(cp.client_creds(sb.id))) \
+        .GetInferenceBundle(inf.GetInferenceBundleRequest(),
+                            timeout=TIMEOUT)
+    assert bundle.routes[0].api_key == secret + "2"
     got = s.GetProvider(pb.GetProviderRequest(name="leaky"),
                         timeout=TIMEOUT).provider
     assert secret not in str(got)
@@ -735,7 +778,7 @@ def test_http1_bad_requests(cp, watcher, req):
 # ---- strings that are not UTF-8 -----------------------------------------
 
 BAD_UTF8 = b"q\xc3\x28q"        # a lead byte without its continuation
-MARK = b"QZQZ"                  # same length, replaced in the encoding
+MARK = b"qzqz"                  # same length, replaced in the encoding
 
 
 def raw_request(msg):
@@ -744,7 +787,7 @@ def raw_request(msg):
     return data.replace(MARK, BAD_UTF8)
 
 
-def test_invalid_utf8_never_poisons_reads(cp, watcher):
+def test_invalid_utf8_never_poisons_reads(cp):
     """proto3 strings must be UTF-8.  A client that is not stock may
     send other bytes; the server either refuses the request or at
     least never hands them on to stock clients, whose reads would then
@@ -766,7 +809,7 @@ def test_invalid_utf8_never_poisons_reads(cp, watcher):
                 environment={"K": MARK.decode()}))), timeout=TIMEOUT)),
         ("CreateProvider name", lambda: unary("CreateProvider")(raw_request(
             pb.CreateProviderRequest(provider=dm.Provider(
-                name=MARK.decode().lower(), type="openai",
+                name=MARK.decode(), type="openai",
                 credentials={"K": "v"}))), timeout=TIMEOUT)),
         ("CreateProvider config", lambda: unary("CreateProvider")(
             raw_request(pb.CreateProviderRequest(provider=dm.Provider(

@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from gatewaytree import (SERVICES, TIMEOUT, binary, gateway,  # noqa: F401
-                         proc_status, wait_gone)
+from gatewaytree import (SERVICES, TIMEOUT, Gateway, binary,  # noqa: F401
+                         child_pids, gateway, proc_status, wait_gone)
 
 USER = "_openshell"
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -262,3 +262,25 @@ def test_second_gateway_refused(gateway):
     assert r.returncode == 1
     assert "already running" in r.stderr
     assert gateway.status("gatewayd")["state"] == "running"
+
+
+def test_long_state_dir(tmp_path):
+    """Control socket paths longer than sun_path's 108 bytes (a long
+    --state-dir or $XDG_STATE_HOME) still work, for the gateway that
+    binds them and for `openshell admin` that connects."""
+    gw = Gateway(tmp_path / ("long-state-" + "s" * 140))
+    sock = os.path.join(gw.run_dir, "gatewayd.sock")
+    try:
+        assert len(sock) > 108
+        assert stat.S_ISSOCK(os.stat(sock).st_mode)
+        text = gw.admin("gatewayd", "status").stdout
+        lines = dict(l.split(":", 1) for l in text.splitlines())
+        assert lines["proc"].strip() == "gatewayd"
+        assert lines["state"].strip() == "running"
+    finally:
+        pids = child_pids(gw.proc.pid)
+        rc = gw.stop()
+        left = wait_gone(pids)
+    assert rc == 0, gw.log.text()
+    assert not left, "children still running: %r" % left
+    assert not os.path.exists(sock)

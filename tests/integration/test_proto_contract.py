@@ -19,6 +19,14 @@ TYPE_NAMES = {v: k[5:].lower() for k, v in T.Type.items()}
 
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="no spec")
 
+# Our documented additions (see the .proto comments): wire-compatible
+# fields stock clients ignore.  Checked here, then left out of the
+# comparison with the reference's tables.
+EXTENSIONS = {
+    ("GetSandboxProviderEnvironmentResponse", "credential_hosts"):
+        (100, "map<string,string>", None),
+}
+
 
 def _type(f):
     if f.type in (T.TYPE_MESSAGE, T.TYPE_ENUM):
@@ -58,6 +66,8 @@ def proto(tmp_path_factory):
                 rpcs[(s.name, m.name)] = (
                     m.input_type.split(".")[-1], m.output_type.split(".")[-1],
                     m.client_streaming, m.server_streaming)
+    for (m, f), want in EXTENSIONS.items():
+        assert msgs[m].pop(f) == want, (m, f)
     return msgs, enums, rpcs
 
 

@@ -59,6 +59,20 @@ network_policies:
         rules:
           - allow: { method: GET, path: "/ok/**" }
           - allow: { method: GET, path: /q, query: { v: "a*" } }
+      - host: l7.test
+        port: 9000
+        allowed_ips: [203.0.113.0/24]
+        protocol: rest
+        enforcement: enforce
+        rules:
+          - allow: { method: GET, path: "/**" }
+      - host: l7audit.test
+        port: 9000
+        allowed_ips: [203.0.113.0/24]
+        protocol: rest
+        enforcement: audit
+        rules:
+          - allow: { method: GET, path: "/**" }
     binaries:
       - { path: /usr/bin/curl }
 """
@@ -98,8 +112,8 @@ SPECIAL = {
 
 
 def hosts_file():
-    lines = ["%s allowed.test refused.test default.test wide.test l7.test" %
-             HOST,
+    lines = ["%s allowed.test refused.test default.test wide.test l7.test "
+             "l7audit.test" % HOST,
              "%s any.hostless.test" % HOST,
              "10.200.0.1 subnet.test", "127.0.0.1 loop.test"]
     for cls, addrs in SPECIAL.items():
@@ -135,6 +149,13 @@ def env(tmp_path_factory):
             hosts=hosts_file(), ident=ident,
             ctl_path=str(tmp_path_factory.mktemp("ctl") / "proxyd.sock"))
         parent.log.wait_for(r"running \(pid")
+        # host-bound secrets (G7); the unbound ones above are never used
+        mark = parent.log.mark()
+        parent.send("IPC_PROXY_SECRETS2", [{
+            PH + "API_KEY": ["s3cret-value", ["allowed.test"]],
+            PH + "USER": ["alice", ["allowed.test"]],
+            PH + "OTHER": ["other-secret", ["other.test"]]}])
+        parent.log.wait_for(r"credential placeholders: 3, host-bound", mark)
         env = type("Env", (), {})()
         env.parent, env.state, env.servers = parent, state, servers
         env.ctl = parent.ctl_path
@@ -391,6 +412,15 @@ def test_forward_unknown_placeholder_500(env):
     assert len(env.servers[0].heads) == n      # nothing went upstream
 
 
+def test_forward_placeholder_unbound_host_500(env):
+    # OTHER is bound to other.test: never substituted for allowed.test
+    n = len(env.servers[0].heads)
+    out = http_exchange(PROXY, ("GET http://allowed.test:8080/ HTTP/1.1\r\n"
+                                "X-Key: %sOTHER\r\n\r\n" % PH).encode())
+    assert out.startswith(b"HTTP/1.1 500 ")
+    assert len(env.servers[0].heads) == n
+
+
 def test_forward_host_mismatch_400(env):
     out = http_exchange(PROXY, b"GET http://allowed.test:8080/ HTTP/1.1\r\n"
                         b"Host: evil.test\r\n\r\n")
@@ -494,6 +524,7 @@ def test_forward_ambiguous_framing_400(env, hdrs):
 
 
 def test_tunnel_bulk_backpressure_half_close(env):
+    spliced = control(env.ctl, "IPC_CTL_STATS")["tunnels_spliced"]
     data = os.urandom(8 * 1024 * 1024)
     s, status, rest = connect_tunnel(PROXY, "allowed.test:9000",
                                      timeout=60)
@@ -513,6 +544,8 @@ def test_tunnel_bulk_backpressure_half_close(env):
     t.join()
     s.close()
     assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+    # the raw tunnel left the bufferevents for splice(2)
+    assert control(env.ctl, "IPC_CTL_STATS")["tunnels_spliced"] > spliced
 
 
 def test_connection_limit(env):
@@ -584,3 +617,26 @@ def test_policy_bigger_than_default_frame(env):
     mark = env.parent.log.mark()
     env.parent.send_policy(POLICY)
     env.parent.log.wait_for(r"policy loaded: 1 network rules", mark)
+
+
+def test_connect_l7_enforced_tls_without_termination_closed(env):
+    # Enforced REST rules: the tunnel goes through the L7 relay; TLS
+    # it cannot terminate is closed (fail closed, G6a), not relayed raw.
+    hello = b"\x16\x03\x01\x00\x05hello"
+    mark = env.parent.log.mark()
+    s, status, _ = connect_tunnel(PROXY, "l7.test:9000")
+    assert status == "HTTP/1.1 200 Connection Established"
+    s.sendall(hello)
+    assert s.recv(100) == b""
+    s.close()
+    line = env.parent.log.wait_for(r"L7_REQUEST .*l7_decision=deny", mark)
+    assert "TLS termination unavailable" in line
+    # audit mode: relayed raw, as the reference does
+    s, status, _ = connect_tunnel(PROXY, "l7audit.test:9000")
+    assert status == "HTTP/1.1 200 Connection Established"
+    s.sendall(hello)
+    got = b""
+    while len(got) < len(hello):
+        got += s.recv(100)
+    assert got == hello
+    s.close()

@@ -557,13 +557,14 @@ def test_inference_system_route_not_configured(client):
 # Exec and the Sandbox context manager
 
 
-def test_exec_is_unimplemented(client, sandbox):
-    """ExecSandbox lands with the sandbox issue; until then the SDK
-    surfaces the gateway's UNIMPLEMENTED as UnimplementedError."""
-    with pytest.raises(UnimplementedError) as ei:
+def test_exec_needs_a_ready_sandbox(client, sandbox):
+    """This gateway runs without a compute driver, so the sandbox never
+    becomes READY: ExecSandbox refuses with FAILED_PRECONDITION and the
+    SDK raises its typed error (the happy path runs against real
+    sandboxes in test_ssh_sandbox.py)."""
+    with pytest.raises(FailedPreconditionError) as ei:
         client.exec(sandbox.id, ["echo", "hi"])
-    assert ei.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "ExecSandbox" in ei.value.details()
+    assert ei.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 class _Multiplier:

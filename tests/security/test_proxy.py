@@ -237,7 +237,7 @@ def test_wrong_binary_and_raw_outcomes(psb):
 
 def test_placeholders_in_forward_headers(psb):
     sb = psb(env={"PROVIDER_TOKEN": "tok-1234567890"},
-             extra=["--credential", "PROVIDER_TOKEN"])
+             extra=["--credential", "PROVIDER_TOKEN=allowed.test"])
     p = sh(sb, CURL_FUNCS + """
 echo "env $PROVIDER_TOKEN"
 body ok http://allowed.test:%d/ "-H 'Authorization: Bearer $PROVIDER_TOKEN'"

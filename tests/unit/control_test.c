@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: ISC
  *
  * libipc/control.c, the parts that need no daemon: the listening
- * socket the parent creates (mode, stale file, path limit) and the log
- * level names.
+ * socket the parent creates (mode, stale file, path limit, paths
+ * longer than sun_path) and the log level names.
  */
 
 #include <sys/socket.h>
@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "control.h"
+#include "paths.h"
 
 static void
 test_listen_mode(void **state)
@@ -54,6 +55,67 @@ test_listen_mode(void **state)
 	rmdir(dir);
 }
 
+#define NFDS	64
+
+/* Which of the first NFDS descriptors are open. */
+static void
+open_fds(int *open)
+{
+	int	 i;
+
+	for (i = 0; i < NFDS; i++)
+		open[i] = fcntl(i, F_GETFD) != -1;
+}
+
+/*
+ * A run directory whose path alone exceeds sun_path (a long
+ * $XDG_STATE_HOME, pytest's tmp_path): bound and reached through the
+ * directory, the socket is still where the path says.
+ */
+static void
+test_listen_long_dir(void **state)
+{
+	char			 dir[] = "/tmp/control_test.XXXXXX";
+	char			 sub[256], path[512];
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, cfd, afd, dirfd, i;
+	int			 before[NFDS], after[NFDS];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/", dir);
+	memset(sub + strlen(sub), 'd', 200 - strlen(sub));
+	sub[200] = '\0';
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/gatewayd.sock", sub);
+	assert_true(strlen(path) >= sizeof(sun.sun_path));
+	open_fds(before);
+	fd = control_listen(path);
+	assert_true(fd >= 0 && fd < NFDS);
+	open_fds(after);
+	for (i = 0; i < NFDS; i++)	/* the directory's was closed */
+		assert_int_equal(after[i], i == fd ? 1 : before[i]);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(paths_sun(path, &sun, &dirfd), 0);
+	assert_true(dirfd >= 0);
+	assert_non_null(strstr(sun.sun_path, "/proc/self/fd/"));
+	assert_true((cfd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&sun, sizeof(sun)),
+	    0);
+	close(dirfd);
+	assert_true((afd = accept(fd, NULL, NULL)) >= 0);
+	close(afd);
+	close(cfd);
+	close(fd);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+/* Even through its directory, a name this long cannot be reached. */
 static void
 test_listen_too_long(void **state)
 {
@@ -91,6 +153,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen_mode),
+		cmocka_unit_test(test_listen_long_dir),
 		cmocka_unit_test(test_listen_too_long),
 		cmocka_unit_test(test_levels),
 	};

@@ -6,12 +6,19 @@
  * state, and the limits on names and socket paths.
  */
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -62,12 +69,55 @@ test_ctlsock(void **state)
 	assert_string_equal(run, "/s/run");
 	assert_int_equal(paths_ctlsock(run, "logd", sock, sizeof(sock)), 0);
 	assert_string_equal(sock, "/s/run/logd.sock");
-	/* sun_path holds 108 bytes: longer paths are refused up front */
+	/* Longer than sun_path's 108 bytes: paths_sun() copes. */
 	memset(longdir, 'd', sizeof(longdir) - 1);
 	longdir[0] = '/';
 	longdir[sizeof(longdir) - 1] = '\0';
 	assert_int_equal(paths_ctlsock(longdir, "logd", sock, sizeof(sock)),
-	    -1);
+	    0);
+	assert_int_equal(paths_ctlsock(longdir, "logd", sock, 100), -1);
+}
+
+static void
+test_sun(void **state)
+{
+	struct sockaddr_un	 sun;
+	char			 dir[] = "/tmp/paths_test.XXXXXX";
+	char			 sub[256], path[512], want[64];
+	int			 dirfd;
+
+	(void)state;
+	assert_int_equal(paths_sun("/s/run/logd.sock", &sun, &dirfd), 0);
+	assert_int_equal(sun.sun_family, AF_UNIX);
+	assert_string_equal(sun.sun_path, "/s/run/logd.sock");
+	assert_int_equal(dirfd, -1);
+
+	/* a 200-byte directory: reached through a descriptor of it */
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/", dir);
+	memset(sub + strlen(sub), 'd', 200 - strlen(sub));
+	sub[200] = '\0';
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/logd.sock", sub);
+	assert_int_equal(paths_sun(path, &sun, &dirfd), 0);
+	assert_true(dirfd >= 0);
+	assert_true(fcntl(dirfd, F_GETFD) & FD_CLOEXEC);
+	snprintf(want, sizeof(want), "/proc/self/fd/%d/logd.sock", dirfd);
+	assert_string_equal(sun.sun_path, want);
+	close(dirfd);
+
+	/* a directory that does not exist, a name that cannot fit */
+	snprintf(path, sizeof(path), "%s/nothere/logd.sock", sub);
+	assert_int_equal(paths_sun(path, &sun, &dirfd), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(dirfd, -1);
+	memset(path, 'n', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	assert_int_equal(paths_sun(path, &sun, &dirfd), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	rmdir(sub);
+	rmdir(dir);
 }
 
 int
@@ -77,6 +127,7 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_statedir),
 		cmocka_unit_test(test_ctlsock),
+		cmocka_unit_test(test_sun),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,7 @@ test_order_and_wrap(void **state)
 		assert_int_equal(re->re_pid, 7);
 	}
 	assert_null(ring_get(&r, 4));
+	ring_free(&r);
 }
 
 static void
@@ -59,6 +60,7 @@ test_scrub(void **state)
 	assert_string_equal(re->re_proc, "gw?[1m");
 	assert_string_equal(re->re_level, "IN?FO");
 	assert_string_equal(re->re_msg, "line?forged 2026 logd[1] INFO: x??");
+	ring_free(&r);
 }
 
 static void
@@ -75,6 +77,7 @@ test_long_fields_cut(void **state)
 	re = ring_push(&r, 0, proc, 1, "WARNINGLEVEL", "m");
 	assert_int_equal(strlen(re->re_proc), LOGD_PROC_MAX - 1);
 	assert_int_equal(strlen(re->re_level), LOGD_LEVEL_MAX - 1);
+	ring_free(&r);
 }
 
 int
