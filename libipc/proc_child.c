@@ -28,6 +28,7 @@ static void	 proc_child_args(struct proc_self *, int, char **, uid_t *,
 		    gid_t *, int *);
 static void	 proc_child_drop(struct proc_self *, uid_t, gid_t, int);
 static void	 proc_child_open(struct proc_self *, int, int);
+static void	 proc_child_apply_limits(struct proc_chan *);
 static void	 proc_child_dispatch(struct ipc_ev *, struct ipc_msg *, void *);
 static void	 proc_child_closed(struct ipc_ev *, int, void *);
 static int	 proc_child_setup_msg(struct proc_self *, struct ipc_msg *);
@@ -239,7 +240,39 @@ proc_child_open(struct proc_self *ps, int peer, int fd)
 		fatal("channel to %s", proc_name(peer));
 	if (peer == PROC_PARENT)
 		ipc_allow_fdpass(&ch->ch_ev.ie_ib);
+	proc_child_apply_limits(ch);
 	ch->ch_open = 1;
+}
+
+/*
+ * Frame and queue limits for the channel to one peer, kept across
+ * restarts: a restarted peer comes with a fresh channel, which gets the
+ * same limits as the one it replaces.
+ */
+void
+proc_child_limits(struct proc_self *ps, int peer, size_t maxsize,
+    size_t maxqueue)
+{
+	struct proc_chan	*ch;
+
+	if (peer < 0 || peer >= PROC_MAX)
+		fatalx("%s: bad peer %d", __func__, peer);
+	ch = &ps->ps_chans[peer];
+	ch->ch_maxsize = maxsize;
+	ch->ch_maxqueue = maxqueue;
+	if (ch->ch_open)
+		proc_child_apply_limits(ch);
+}
+
+static void
+proc_child_apply_limits(struct proc_chan *ch)
+{
+	if (ch->ch_maxsize != 0 &&
+	    ipc_set_maxsize(&ch->ch_ev.ie_ib, ch->ch_maxsize) == -1)
+		fatalx("channel to %s: bad maximum size",
+		    proc_name(ch->ch_peer));
+	if (ch->ch_maxqueue != 0)
+		ipc_set_maxqueue(&ch->ch_ev.ie_ib, ch->ch_maxqueue);
 }
 
 static void

@@ -53,7 +53,6 @@ struct bus {
 };
 
 static int	 bus_cmp(struct bus_sub *, struct bus_sub *);
-static void	 bus_limits(struct gatewayd *, int);
 static void	 bus_hello(struct gatewayd *, int);
 static int	 bus_send(struct gatewayd *, int, uint32_t, uint32_t,
 		    struct ipc_wr *);
@@ -101,8 +100,9 @@ bus_init(struct gatewayd *gd)
 	gd->gd_bus = b;
 	proc_child_handler(&gd->gd_ps, PROC_WATCH, bus_dispatch);
 	proc_child_handler(&gd->gd_ps, PROC_LOG, bus_dispatch);
-	bus_limits(gd, PROC_WATCH);
-	bus_limits(gd, PROC_LOG);
+	/* Snapshots and query results exceed libipc's default frames. */
+	proc_child_limits(&gd->gd_ps, PROC_WATCH, BUS_MAXSIZE, BUS_MAXQUEUE);
+	proc_child_limits(&gd->gd_ps, PROC_LOG, BUS_MAXSIZE, BUS_MAXQUEUE);
 	bus_hello(gd, PROC_WATCH);
 	bus_hello(gd, PROC_LOG);
 	return b;
@@ -114,23 +114,6 @@ bus_cmp(struct bus_sub *a, struct bus_sub *b)
 	return a->bs_id < b->bs_id ? -1 : a->bs_id > b->bs_id;
 }
 
-/*
- * Snapshots and query results exceed libipc's default frame size.  A
- * restarted peer means a new channel with default limits, so this runs
- * before every use of it.
- */
-static void
-bus_limits(struct gatewayd *gd, int peer)
-{
-	struct proc_chan	*ch = &gd->gd_ps.ps_chans[peer];
-
-	if (!ch->ch_open)
-		return;
-	if (ch->ch_ev.ie_ib.ib_maxsize < BUS_MAXSIZE)
-		ipc_set_maxsize(&ch->ch_ev.ie_ib, BUS_MAXSIZE);
-	ipc_set_maxqueue(&ch->ch_ev.ie_ib, BUS_MAXQUEUE);
-}
-
 /* The writer is consumed.  -1 if the peer is down or its queue full. */
 static int
 bus_send(struct gatewayd *gd, int peer, uint32_t type, uint32_t peerid,
@@ -138,7 +121,6 @@ bus_send(struct gatewayd *gd, int peer, uint32_t type, uint32_t peerid,
 {
 	struct bus	*b = gd->gd_bus;
 
-	bus_limits(gd, peer);
 	if (!b->b_reset[peer])
 		bus_hello(gd, peer);
 	if (proc_child_compose_wr(&gd->gd_ps, peer, type, peerid, -1, w) ==
@@ -224,7 +206,6 @@ bus_dispatch(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
 	struct gatewayd	*gd = ps->ps_arg;
 
-	bus_limits(gd, peer);
 	switch (ipc_type(msg)) {
 	case IPC_WATCH_RESET:
 	case IPC_LOGBUS_RESET:

@@ -43,7 +43,6 @@ static int	 logd_dispatch_peer(struct proc_self *, int, struct ipc_msg *);
 static int	 logd_dispatch_gatewayd(struct proc_self *, int,
 		    struct ipc_msg *);
 static void	 logd_logdir(struct logd *, struct ipc_msg *);
-static void	 logd_limits(struct logd *);
 static int	 logd_bus_send(void *, uint32_t, uint32_t, struct ipc_wr *);
 static void	 logd_push(struct logd *, struct ipc_msg *);
 static void	 logd_query(struct logd *, struct ipc_msg *);
@@ -86,6 +85,9 @@ main(int argc, char *argv[])
 	log_sethook(logd_loghook);
 	proc_child_handlers(&lg->lg_ps, logd_peers,
 	    sizeof(logd_peers) / sizeof(logd_peers[0]));
+	/* gatewayd's pushes and our query results exceed the defaults */
+	proc_child_limits(&lg->lg_ps, PROC_GATEWAY, LOGBUS_MAXSIZE,
+	    LOGBUS_MAXQUEUE);
 	proc_child_setup(&lg->lg_ps, logd_sandbox, &logd_ctlops, lg);
 	proc_child_run(&lg->lg_ps);
 }
@@ -127,7 +129,6 @@ logd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
 	struct logd	*lg = ps->ps_arg;
 
-	logd_limits(lg);
 	switch (ipc_type(msg)) {
 	case IPC_LOG_EVENT:
 		logd_event(lg, peer, msg);
@@ -160,30 +161,11 @@ logd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	return 0;
 }
 
-/*
- * Frames on the gatewayd channel may hold a whole query result or a
- * large push, beyond libipc's default.  The channel is new after
- * either end restarts, so this runs before every use; the first frame
- * a new gatewayd sends is the small IPC_LOGBUS_RESET.
- */
-static void
-logd_limits(struct logd *lg)
-{
-	struct proc_chan	*ch = &lg->lg_ps.ps_chans[PROC_GATEWAY];
-
-	if (!ch->ch_open)
-		return;
-	if (ch->ch_ev.ie_ib.ib_maxsize < LOGBUS_MAXSIZE)
-		ipc_set_maxsize(&ch->ch_ev.ie_ib, LOGBUS_MAXSIZE);
-	ipc_set_maxqueue(&ch->ch_ev.ie_ib, LOGBUS_MAXQUEUE);
-}
-
 static int
 logd_bus_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
 {
 	struct logd	*lg = arg;
 
-	logd_limits(lg);
 	return proc_child_compose_wr(&lg->lg_ps, PROC_GATEWAY, type, peerid,
 	    -1, w);
 }
@@ -461,7 +443,6 @@ logd_sandbox(struct proc_self *ps)
 	struct ipc_wr	 w;
 	char		 path[64];
 
-	logd_limits(lg);
 	logstore_load(&lg->lg_buses);
 	if (lg->lg_buses.lbs_dirfd != -1) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d",

@@ -27,7 +27,6 @@ static int	 watchd_dispatch_parent(struct proc_self *, int,
 		    struct ipc_msg *);
 static int	 watchd_dispatch_gatewayd(struct proc_self *, int,
 		    struct ipc_msg *);
-static void	 watchd_limits(struct watchd *);
 static int	 watchd_send(void *, uint32_t, uint32_t, struct ipc_wr *);
 static void	 watchd_snapshot(struct watchd *, struct ipc_msg *);
 static void	 watchd_platform(struct watchd *, struct ipc_msg *);
@@ -57,6 +56,9 @@ main(int argc, char *argv[])
 	watchbus_init(&wd.wd_buses, watchd_send, &wd);
 	proc_child_handlers(&wd.wd_ps, watchd_peers,
 	    sizeof(watchd_peers) / sizeof(watchd_peers[0]));
+	/* a snapshot may be as large as a sandbox record */
+	proc_child_limits(&wd.wd_ps, PROC_GATEWAY, WATCHBUS_MAXSIZE,
+	    WATCHBUS_MAXQUEUE);
 	proc_child_setup(&wd.wd_ps, watchd_sandbox, &watchd_ctlops, &wd);
 	proc_child_run(&wd.wd_ps);
 }
@@ -77,7 +79,6 @@ watchd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
 	struct watchd	*wd = ps->ps_arg;
 
-	watchd_limits(wd);
 	switch (ipc_type(msg)) {
 	case IPC_WATCH_RESET:
 		if (proc_msg_empty(msg) == -1)
@@ -107,29 +108,11 @@ watchd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	return 0;
 }
 
-/*
- * A snapshot may be as large as a sandbox record.  The channel is new
- * after either end restarts, so this runs before every use; the first
- * frame a new gatewayd sends is the small IPC_WATCH_RESET.
- */
-static void
-watchd_limits(struct watchd *wd)
-{
-	struct proc_chan	*ch = &wd->wd_ps.ps_chans[PROC_GATEWAY];
-
-	if (!ch->ch_open)
-		return;
-	if (ch->ch_ev.ie_ib.ib_maxsize < WATCHBUS_MAXSIZE)
-		ipc_set_maxsize(&ch->ch_ev.ie_ib, WATCHBUS_MAXSIZE);
-	ipc_set_maxqueue(&ch->ch_ev.ie_ib, WATCHBUS_MAXQUEUE);
-}
-
 static int
 watchd_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
 {
 	struct watchd	*wd = arg;
 
-	watchd_limits(wd);
 	return proc_child_compose_wr(&wd->wd_ps, PROC_GATEWAY, type, peerid,
 	    -1, w);
 }
@@ -243,7 +226,6 @@ watchd_sandbox(struct proc_self *ps)
 	struct watchd	*wd = ps->ps_arg;
 	struct ipc_wr	 w;
 
-	watchd_limits(wd);
 	sandbox_unveil(NULL, NULL);
 	sandbox_pledge("stdio unix recvfd");
 	if (ps->ps_restarts > 0) {
