@@ -692,7 +692,7 @@ cb_header(nghttp2_session *h2, const nghttp2_frame *frame,
 		c->c_have_status = 1;
 		c->c_st.code = atoi((const char *)value);
 	} else if (strcmp(n, "grpc-message") == 0 &&
-	    c->c_st.code != GRPC_DEADLINE_EXCEEDED)
+	    c->c_st.message[0] == '\0')	/* our own deadline's text wins */
 		grpc_wire_pct_decode((const char *)value, valuelen,
 		    c->c_st.message, sizeof(c->c_st.message));
 	return 0;
