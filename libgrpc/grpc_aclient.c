@@ -115,8 +115,6 @@ static int	 cb_data(nghttp2_session *, uint8_t, int32_t, const uint8_t *,
 static int	 cb_close(nghttp2_session *, int32_t, uint32_t, void *);
 static int	 cb_msg(const uint8_t *, size_t, void *);
 
-#define NV(n, v)	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
-			    strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 struct grpc_aclient *
 grpc_aclient_new(struct event_base *base, const char *host, const char *port,
@@ -465,24 +463,12 @@ aclient_start_queued(struct grpc_aclient *ac)
 static int
 aclient_submit(struct grpc_aclient *ac, struct grpc_acall *c)
 {
-	char			 tmo[32];
-	nghttp2_nv		 nva[8] = {
-		NV(":method", "POST"),
-		NV(":scheme", "https"),
-		NV(":path", c->c_path),
-		NV(":authority", "openshell"),
-		NV("content-type", "application/grpc"),
-		NV("te", "trailers"),
-		NV("user-agent", "openshell-c-grpc/1"),
-	};
-	size_t			 n = 7;
+	char			 tmo[GRPC_WIRE_TMO_LEN];
+	nghttp2_nv		 nva[GRPC_WIRE_REQ_NV];
+	size_t			 n;
 	nghttp2_data_provider	 prd;
 
-	if (c->c_timeout_ms > 0) {
-		grpc_wire_timeout_format((uint64_t)c->c_timeout_ms, tmo,
-		    sizeof(tmo));
-		nva[n++] = (nghttp2_nv)NV("grpc-timeout", tmo);
-	}
+	n = grpc_wire_request_nv(nva, c->c_path, c->c_timeout_ms, tmo);
 	prd.source.ptr = c;
 	prd.read_callback = cb_read;
 	c->c_sid = nghttp2_submit_request(ac->ac_h2, NULL, nva, n, &prd, c);

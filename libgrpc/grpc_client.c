@@ -97,8 +97,6 @@ struct unary_buf {
 	int	 n;
 };
 
-#define NV(n, v)	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, \
-			    strlen(v), NGHTTP2_NV_FLAG_NONE }
 
 struct grpc_client *
 grpc_client_connect(const char *host, const char *port, SSL_CTX *ctx,
@@ -462,17 +460,9 @@ static int
 client_start(struct grpc_client *c, struct client_call *call)
 {
 	const struct grpc_client_req	*req = call->req;
-	char				 tmo[32];
-	nghttp2_nv			 nva[8] = {
-		NV(":method", "POST"),
-		NV(":scheme", "https"),
-		NV(":path", req->path),
-		NV(":authority", "openshell"),
-		NV("content-type", "application/grpc"),
-		NV("te", "trailers"),
-		NV("user-agent", "openshell-c-grpc/1"),
-	};
-	size_t				 n = 7;
+	char				 tmo[GRPC_WIRE_TMO_LEN];
+	nghttp2_nv			 nva[GRPC_WIRE_REQ_NV];
+	size_t				 n;
 	nghttp2_data_provider		 prd;
 
 	if (req->next == NULL) {
@@ -486,11 +476,7 @@ client_start(struct grpc_client *c, struct client_call *call)
 		call->outlen = req->msglen + GRPC_FRAME_HDR;
 		call->out_eof = 1;
 	}
-	if (req->timeout_ms > 0) {
-		grpc_wire_timeout_format((uint64_t)req->timeout_ms, tmo,
-		    sizeof(tmo));
-		nva[n++] = (nghttp2_nv)NV("grpc-timeout", tmo);
-	}
+	n = grpc_wire_request_nv(nva, req->path, req->timeout_ms, tmo);
 	prd.source.ptr = call;
 	prd.read_callback = cb_read;
 	call->sid = nghttp2_submit_request(c->h2, NULL, nva, n, &prd, call);

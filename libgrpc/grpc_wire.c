@@ -138,3 +138,27 @@ grpc_wire_pct_decode(const char *in, size_t inlen, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 }
+
+#define WIRE_NV(n, v)	(nghttp2_nv){ (uint8_t *)(n), (uint8_t *)(v), \
+			    sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
+
+size_t
+grpc_wire_request_nv(nghttp2_nv nva[GRPC_WIRE_REQ_NV], const char *path,
+    int timeout_ms, char tmo[GRPC_WIRE_TMO_LEN])
+{
+	size_t	 n = 0;
+
+	nva[n++] = WIRE_NV(":method", "POST");
+	nva[n++] = WIRE_NV(":scheme", "https");
+	nva[n++] = WIRE_NV(":path", path);
+	nva[n++] = WIRE_NV(":authority", "openshell");
+	nva[n++] = WIRE_NV("content-type", "application/grpc");
+	nva[n++] = WIRE_NV("te", "trailers");
+	nva[n++] = WIRE_NV("user-agent", "openshell-c-grpc/1");
+	if (timeout_ms > 0) {
+		grpc_wire_timeout_format((uint64_t)timeout_ms, tmo,
+		    GRPC_WIRE_TMO_LEN);
+		nva[n++] = WIRE_NV("grpc-timeout", tmo);
+	}
+	return n;
+}

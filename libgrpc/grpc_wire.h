@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <nghttp2/nghttp2.h>
+
 enum grpc_code {
 	GRPC_OK = 0,
 	GRPC_CANCELLED = 1,
@@ -54,5 +56,15 @@ void	 grpc_wire_timeout_format(uint64_t, char *, size_t);
 void	 grpc_wire_pct_encode(const char *, char *);
 /* Decodes into out (NUL-terminated, cut to outlen - 1); bad escapes stay. */
 void	 grpc_wire_pct_decode(const char *, size_t, char *, size_t);
+
+/*
+ * The request headers of one call: pseudo-headers, content-type, te,
+ * user-agent, and grpc-timeout when timeout_ms > 0 (formatted into tmo,
+ * which must outlive the submit).  Returns the number of entries.
+ */
+#define GRPC_WIRE_REQ_NV	8
+#define GRPC_WIRE_TMO_LEN	32
+size_t	 grpc_wire_request_nv(nghttp2_nv[GRPC_WIRE_REQ_NV], const char *, int,
+	    char[GRPC_WIRE_TMO_LEN]);
 
 #endif /* GRPC_WIRE_H */
