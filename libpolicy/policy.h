@@ -187,7 +187,9 @@ enum policy_proto {
 struct policy_l4 {
 	int			 allow;
 	const char		*policy;	/* smallest matching key */
-	char			*reason;	/* deny reason (§2.4) */
+	char			*reason;	/* see policy_l4_reason() */
+	char			*deny_host;	/* for a reason not yet written */
+	uint16_t		 deny_port;
 
 	/* Matched endpoint config, merged over every matching endpoint. */
 	enum policy_proto	 proto;		/* L7 inspection applies */
@@ -226,6 +228,7 @@ size_t		 policy_engine_nrules(const struct policy_engine *);
 int		 policy_decide_l4(const struct policy_engine *, const char *,
 		    uint16_t, const struct policy_exec *, struct policy_l4 *);
 void		 policy_l4_clear(struct policy_l4 *);
+const char	*policy_l4_reason(struct policy_l4 *);
 int		 policy_decide_l7(const struct policy_engine *,
 		    const struct policy_l4 *, const char *, const char *,
 		    const struct policy_param *, size_t, struct policy_l7 *);

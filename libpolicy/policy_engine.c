@@ -164,6 +164,7 @@ static void	 pe_visit_list(struct pe_ctx *, const uint32_t *, size_t, int);
 static int	 pe_add_match(struct pe_ctx *, uint32_t);
 static void	 pe_merge(const struct policy_engine *, struct policy_l4 *);
 static char	*pe_deny_reason(struct pe_ctx *);
+static void	 pe_deny(struct pe_ctx *);
 static int	 pe_u32cmp(const void *, const void *);
 static int	 pe_rule_match(const struct pe_rule *, const char *,
 		    const char *, const struct policy_param *, size_t);
@@ -725,7 +726,7 @@ pe_deny_reason(struct pe_ctx *c)
 	const struct policy_exec *x = c->exec;
 	struct policy_strv	 parts = { 0 }, anc = { 0 }, cmd = { 0 };
 	char			*as, *cs, *out;
-	size_t			 i, j = 0, nb, nmiss = 0;
+	size_t			 i, j = 0, nb, nmiss, named;
 
 	if (c->e->npols == 0)
 		return strdup("network connections not allowed by policy");
@@ -734,24 +735,26 @@ pe_deny_reason(struct pe_ctx *c)
 	for (i = nb = 0; i < c->bmiss.n; i++)
 		if (nb == 0 || c->bmiss.v[nb - 1] != c->bmiss.v[i])
 			c->bmiss.v[nb++] = c->bmiss.v[i];
-	for (i = 0; i < c->e->npols; i++) {
+	nmiss = c->e->npols - nb;
+	for (i = 0, named = 0; i < c->e->npols && named < PE_MAX_EPMISS;
+	    i++) {
 		if (j < nb && c->bmiss.v[j] == i) {
 			j++;
 			continue;
 		}
-		if (++nmiss <= PE_MAX_EPMISS)
-			policy_strv_addf(&parts, "endpoint %s:%u not in policy "
-			    "'%s'", c->host, c->port, c->e->pols[i].key);
+		named++;
+		policy_strv_addf(&parts, "endpoint %s:%u not in policy '%s'",
+		    c->host, c->port, c->e->pols[i].key);
 	}
 	if (nmiss > PE_MAX_EPMISS)
 		policy_strv_addf(&parts, "endpoint %s:%u not in %zu more "
 		    "policies", c->host, c->port, nmiss - PE_MAX_EPMISS);
-	for (i = 0; i < x->nancestors; i++)
+	for (i = 0; nb > 0 && i < x->nancestors; i++)
 		policy_strv_add(&anc, policy_s(x->ancestors[i]));
-	for (i = 0; i < x->ncmdline; i++)
+	for (i = 0; nb > 0 && i < x->ncmdline; i++)
 		policy_strv_add(&cmd, policy_s(x->cmdline[i]));
-	as = policy_strv_join(&anc, " -> ");
-	cs = policy_strv_join(&cmd, ", ");
+	as = nb > 0 ? policy_strv_join(&anc, " -> ") : NULL;
+	cs = nb > 0 ? policy_strv_join(&cmd, ", ") : NULL;
 	for (i = 0; i < nb; i++)
 		policy_strv_addf(&parts, "binary '%s' (ancestors: [%s], "
 		    "cmdline: [%s]) not allowed in policy '%s'",
@@ -839,14 +842,50 @@ policy_decide_l4(const struct policy_engine *e, const char *host,
 	} else {
 		res->neps = 0;
 		if (!c.oom)
-			res->reason = pe_deny_reason(&c);
+			pe_deny(&c);
 	}
 	free(c.bmiss.v);
 	if (lh != hbuf)
 		free(lh);
-	if (c.oom || (!res->allow && res->reason == NULL))
+	if (c.oom || (!res->allow && res->reason == NULL &&
+	    res->deny_host == NULL))
 		return -1;
 	return res->allow;
+}
+
+/*
+ * A CONNECT to a host no endpoint names is the common deny, and its
+ * reason lists policies by the dozen: it is written only when asked
+ * for (the deny log line), so the decision itself stays cheap.  Binary
+ * misses name the process, which the result does not keep: that
+ * reason is written now.
+ */
+static void
+pe_deny(struct pe_ctx *c)
+{
+	if (c->bmiss.n > 0 || c->e->npols == 0) {
+		c->res->reason = pe_deny_reason(c);
+		return;
+	}
+	if ((c->res->deny_host = strdup(c->host)) == NULL)
+		c->oom = 1;
+	c->res->deny_port = c->port;
+}
+
+/* The deny reason of res, written on first use; NULL if out of memory. */
+const char *
+policy_l4_reason(struct policy_l4 *res)
+{
+	struct pe_ctx	 c;
+
+	if (res->reason != NULL || res->deny_host == NULL)
+		return res->reason;
+	memset(&c, 0, sizeof(c));
+	c.e = res->engine;
+	c.host = res->deny_host;
+	c.port = res->deny_port;
+	res->reason = pe_deny_reason(&c);
+	return res->reason;
 }
 
 void
@@ -855,6 +894,7 @@ policy_l4_clear(struct policy_l4 *res)
 	if (res->eps != res->eps_inline)
 		free(res->eps);
 	free(res->reason);
+	free(res->deny_host);
 	memset(res, 0, sizeof(*res));
 }
 

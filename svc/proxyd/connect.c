@@ -59,7 +59,7 @@ connect_decided(struct conn *c)
 {
 	if (!c->c_l4.allow) {
 		c->c_pd->pd_st.st_denied++;
-		events_conn(c, "CONNECT", "deny", c->c_l4.reason);
+		events_conn(c, "CONNECT", "deny", policy_l4_reason(&c->c_l4));
 		front_reply(c, connect_403);
 		return;
 	}

@@ -79,7 +79,7 @@ forward_decided(struct conn *c)
 
 	if (!c->c_l4.allow) {
 		c->c_pd->pd_st.st_denied++;
-		events_forward(c, "deny", c->c_l4.reason);
+		events_forward(c, "deny", policy_l4_reason(&c->c_l4));
 		front_reply(c, forward_403);
 		return;
 	}

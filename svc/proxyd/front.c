@@ -365,7 +365,7 @@ front_ident_done(struct conn *c)
 		ex.ncmdline = c->c_ident.i_ncmd;
 		c->c_engine = policy_engine_ref(pd->pd_engine);
 		if (policy_decide_l4(c->c_engine, c->c_host, c->c_port, &ex,
-		    &c->c_l4) == -1 && c->c_l4.reason == NULL) {
+		    &c->c_l4) == -1 && policy_l4_reason(&c->c_l4) == NULL) {
 			c->c_l4.allow = 0;
 			c->c_l4.reason = strdup("policy evaluation failed");
 		}

@@ -441,6 +441,7 @@ l7_decide(struct conn *c, const char *path, struct http_query *q,
 	struct http_req		*r = &c->c_req;
 	struct policy_exec	 ex;
 	struct policy_param	 params[HTTP_MAX_PARAMS];
+	const char		*reason;
 	size_t			 i;
 	int			 rc = -1;
 
@@ -471,7 +472,8 @@ l7_decide(struct conn *c, const char *path, struct http_query *q,
 	c->c_engine = policy_engine_ref(pd->pd_engine);
 	if (policy_decide_l4(c->c_engine, c->c_host, c->c_port, &ex,
 	    &c->c_l4) == -1 || !c->c_l4.allow) {
-		*why = strdup(c->c_l4.reason != NULL ? c->c_l4.reason :
+		reason = policy_l4_reason(&c->c_l4);
+		*why = strdup(reason != NULL ? reason :
 		    "tunnel no longer allowed by policy");
 		return -1;
 	}

@@ -83,7 +83,7 @@ allowed(struct policy_engine *e, const char *host, uint16_t port,
 	rc = decide(e, host, port, exe, &r);
 	assert_true(rc == 0 || rc == 1);
 	assert_int_equal(rc, r.allow);
-	assert_true(r.allow ? r.reason == NULL : r.reason != NULL);
+	assert_true(r.allow ? policy_l4_reason(&r) == NULL : policy_l4_reason(&r) != NULL);
 	policy_l4_clear(&r);
 	return rc;
 }
@@ -209,7 +209,7 @@ test_ports(void **state)
 	assert_false(allowed(e, "both.test", 1, "/usr/bin/curl"));
 	assert_false(allowed(e, "none.test", 0, "/usr/bin/curl"));
 	assert_int_equal(decide(e, "multi.test", 81, "/usr/bin/curl", &r), 0);
-	assert_string_equal(r.reason, "endpoint multi.test:81 not in policy "
+	assert_string_equal(policy_l4_reason(&r), "endpoint multi.test:81 not in policy "
 	    "'t'");
 	policy_l4_clear(&r);
 	policy_engine_unref(e);
@@ -258,7 +258,7 @@ test_binaries(void **state)
 	assert_false(allowed(e, "e.test", 443, "/usr/bin/curl"));
 	/* cmdline paths (/usr/bin/git here) never grant */
 	assert_int_equal(decide(e, "a.test", 443, "/usr/bin/python3", &r), 0);
-	assert_non_null(strstr(r.reason, "binary '/usr/bin/python3' "
+	assert_non_null(strstr(policy_l4_reason(&r), "binary '/usr/bin/python3' "
 	    "(ancestors: [], cmdline: [/usr/bin/git, /tmp/s.py]) not allowed "
 	    "in policy 'exact'"));
 	policy_l4_clear(&r);
@@ -290,7 +290,7 @@ test_union_and_reasons(void **state)
 	nanc = 2;
 	assert_int_equal(decide(e, "shared.test", 443, "/usr/bin/wget", &r),
 	    0);
-	assert_string_equal(r.reason,
+	assert_string_equal(policy_l4_reason(&r),
 	    "endpoint shared.test:443 not in policy 'mid'; "
 	    "binary '/usr/bin/wget' (ancestors: [/bin/bash -> /sbin/init], "
 	    "cmdline: [/usr/bin/git, /tmp/s.py]) not allowed in policy "
@@ -302,7 +302,7 @@ test_union_and_reasons(void **state)
 	anc = no_anc;
 	assert_int_equal(decide(e, "nowhere.test", 443, "/usr/bin/curl", &r),
 	    0);
-	assert_string_equal(r.reason,
+	assert_string_equal(policy_l4_reason(&r),
 	    "endpoint nowhere.test:443 not in policy 'alpha'; "
 	    "endpoint nowhere.test:443 not in policy 'mid'; "
 	    "endpoint nowhere.test:443 not in policy 'zeta'");
@@ -311,7 +311,7 @@ test_union_and_reasons(void **state)
 
 	e = compile("  {}\n");
 	assert_int_equal(decide(e, "a.test", 443, "/usr/bin/curl", &r), 0);
-	assert_string_equal(r.reason, "network connections not allowed by "
+	assert_string_equal(policy_l4_reason(&r), "network connections not allowed by "
 	    "policy");
 	policy_l4_clear(&r);
 	policy_engine_unref(e);
@@ -764,7 +764,7 @@ test_refcount_and_scale(void **state)
 	policy_l4_clear(&res);
 	assert_int_equal(decide(e2, "h9998.example.com", 443, "/usr/bin/curl",
 	    &res), 0);
-	assert_non_null(strstr(res.reason, "not allowed in policy 'p09998'"));
+	assert_non_null(strstr(policy_l4_reason(&res), "not allowed in policy 'p09998'"));
 	policy_l4_clear(&res);
 	policy_engine_unref(e2);
 
