@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "execframe.h"
 #include "gateway.h"
 #include "libnssh/nssh.h"
 #include "log.h"
@@ -39,7 +40,6 @@
 #define SX_REPLY_MS	10000
 #define SX_GRACE_SECS	30		/* past the exec's own timeout */
 #define SX_CLIENT	"ssh-exec"
-#define SX_ERROR	4
 
 static void	 sshexec_worker(struct gateway *, const char *, const char *,
 		    const char *, uint32_t, int) __attribute__((__noreturn__));
@@ -48,9 +48,6 @@ static int	 sshexec_preface(struct gateway *, int, char *, size_t);
 static void	 sshexec_scrub(struct gateway *);
 static void	 sshexec_privdrop(const struct gateway *);
 static void	 sshexec_uuid(char *);
-static void	 sshexec_frame(int, int, const void *, size_t);
-static void	 sshexec_write(int, const void *, size_t);
-static void	 sshexec_fail(int, const char *) __attribute__((__noreturn__));
 
 /*
  * Forks the worker.  Returns gatewayd's end of the socketpair (the
@@ -109,9 +106,9 @@ sshexec_worker(struct gateway *gw, const char *path, const char *id,
 	if (timeout > 0)
 		alarm(timeout + SX_GRACE_SECS);
 	if ((fd = sshexec_dial(gw, id, err, sizeof(err))) == -1)
-		sshexec_fail(sfd, err);
+		execframe_fail(sfd, err);
 	if (fd != 4 && (dup2(fd, 4) == -1 || close(fd) == -1))
-		sshexec_fail(sfd, "dup2");
+		execframe_fail(sfd, "dup2");
 	close_range(5, ~0U, 0);
 	sshexec_scrub(gw);
 	sshexec_privdrop(gw);
@@ -120,7 +117,7 @@ sshexec_worker(struct gateway *gw, const char *path, const char *id,
 	argv[2] = NULL;
 	execv(path, argv);
 	snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
-	sshexec_fail(sfd, err);
+	execframe_fail(sfd, err);
 }
 
 /*
@@ -231,43 +228,5 @@ sshexec_uuid(char *buf)
 	    "%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
 	    b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
 	    b[14], b[15]);
-}
-
-/* A write failure means gatewayd is gone: nobody to report to. */
-static void
-sshexec_frame(int sfd, int kind, const void *data, size_t len)
-{
-	uint8_t	 hdr[5];
-
-	hdr[0] = (uint8_t)kind;
-	hdr[1] = (uint8_t)(len >> 24);
-	hdr[2] = (uint8_t)(len >> 16);
-	hdr[3] = (uint8_t)(len >> 8);
-	hdr[4] = (uint8_t)len;
-	sshexec_write(sfd, hdr, sizeof(hdr));
-	sshexec_write(sfd, data, len);
-}
-
-static void
-sshexec_write(int fd, const void *data, size_t len)
-{
-	const uint8_t	*p = data;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void
-sshexec_fail(int sfd, const char *msg)
-{
-	sshexec_frame(sfd, SX_ERROR, msg, strlen(msg));
-	_exit(1);
 }
 

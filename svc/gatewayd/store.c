@@ -162,22 +162,24 @@ static int	 store_migrate_one(struct store *, int);
 static int	 store_read_version(struct store *, int *);
 static int	 store_exec(struct store *, const char *, const char *);
 static sqlite3_stmt *store_stmt(struct store *, enum store_stmt);
-static int	 store_bind(struct store *, sqlite3_stmt *, const char *, ...);
-static int	 store_step_done(struct store *, sqlite3_stmt *,
-		    const char *);
+static sqlite3_stmt *store_query(struct store *, enum store_stmt,
+		    const char *, ...);
+static int	 store_bind(sqlite3_stmt *, const char *, va_list);
+static int	 store_run(struct store *, sqlite3_stmt *, const char *);
+static int	 store_changed(struct store *, int);
 static int	 store_step_row(struct store *, sqlite3_stmt *, const char *);
+static int	 store_fetch(struct store *, sqlite3_stmt *, const char *,
+		    struct store_object *, struct store_policy *);
+static int	 store_each(struct store *, sqlite3_stmt *, const char *,
+		    store_object_cb, store_policy_cb, void *);
+static int	 store_row(sqlite3_stmt *, store_object_cb, store_policy_cb,
+		    void *);
 static void	 store_finish(sqlite3_stmt *);
 static int	 store_dberr(struct store *, const char *);
-static int	 store_get(struct store *, enum store_stmt, const char *,
-		    const char *, struct store_object *);
-static int	 store_delete(struct store *, enum store_stmt, const char *,
-		    const char *);
 static void	 store_row_object(sqlite3_stmt *, struct store_object *);
 static void	 store_row_policy(sqlite3_stmt *, struct store_policy *);
-static int	 store_dup_object(const struct store_object *,
-		    struct store_object *);
-static int	 store_dup_policy(const struct store_policy *,
-		    struct store_policy *);
+static int	 store_dup_object(const struct store_object *, void *);
+static int	 store_dup_policy(const struct store_policy *, void *);
 static int	 store_dupstr(char **, const char *);
 static int	 store_dupblob(uint8_t **, const uint8_t *, size_t);
 static int	 store_uuid(char *, size_t);
@@ -385,38 +387,29 @@ store_dberr(struct store *st, const char *what)
 int
 store_begin(struct store *st)
 {
-	sqlite3_stmt	*s;
-
 	if (!sqlite3_get_autocommit(st->st_db)) {
 		log_warnx("store: begin: transaction already open");
 		return -1;
 	}
-	if ((s = store_stmt(st, STMT_BEGIN)) == NULL)
-		return -1;
-	return store_step_done(st, s, "begin") == STORE_OK ? 0 : -1;
+	return store_run(st, store_query(st, STMT_BEGIN, ""), "begin") ==
+	    STORE_OK ? 0 : -1;
 }
 
 int
 store_commit(struct store *st)
 {
-	sqlite3_stmt	*s;
-
-	if ((s = store_stmt(st, STMT_COMMIT)) == NULL)
-		return -1;
-	return store_step_done(st, s, "commit") == STORE_OK ? 0 : -1;
+	return store_run(st, store_query(st, STMT_COMMIT, ""), "commit") ==
+	    STORE_OK ? 0 : -1;
 }
 
 /* A no-op outside a transaction, so error paths may always call it. */
 int
 store_rollback(struct store *st)
 {
-	sqlite3_stmt	*s;
-
 	if (sqlite3_get_autocommit(st->st_db))
 		return 0;
-	if ((s = store_stmt(st, STMT_ROLLBACK)) == NULL)
-		return -1;
-	return store_step_done(st, s, "rollback") == STORE_OK ? 0 : -1;
+	return store_run(st, store_query(st, STMT_ROLLBACK, ""), "rollback") ==
+	    STORE_OK ? 0 : -1;
 }
 
 static sqlite3_stmt *
@@ -436,22 +429,42 @@ store_stmt(struct store *st, enum store_stmt id)
 }
 
 /*
- * Bind parameters 1..n by a format: 't' text (NULL binds NULL), 'b'
- * blob (pointer, size_t), 'i' int64_t, 'z' int64_t with 0 as NULL.
- * Bound memory must outlive the step, which it does: every caller
- * steps and resets before returning.
+ * Statement id with parameters 1..n bound by a format: 't' text (NULL
+ * binds NULL), 'b' blob (pointer, size_t), 'i' int64_t, 'z' int64_t
+ * with 0 as NULL.  NULL (logged) if it cannot be prepared or bound;
+ * the store_run, store_step_row, store_fetch and store_each that take
+ * it pass that on as STORE_ERR.  Bound memory must outlive the step,
+ * which it does: every caller steps and resets before returning.
  */
-static int
-store_bind(struct store *st, sqlite3_stmt *s, const char *fmt, ...)
+static sqlite3_stmt *
+store_query(struct store *st, enum store_stmt id, const char *fmt, ...)
 {
+	sqlite3_stmt	*s;
 	va_list		 ap;
+	int		 rc;
+
+	if ((s = store_stmt(st, id)) == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	rc = store_bind(s, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK) {
+		sqlite3_clear_bindings(s);
+		store_dberr(st, "bind");
+		return NULL;
+	}
+	return s;
+}
+
+static int
+store_bind(sqlite3_stmt *s, const char *fmt, va_list ap)
+{
 	const void	*p;
 	size_t		 len;
 	int64_t		 n;
 	int		 i, rc = SQLITE_OK;
 	char		 c;
 
-	va_start(ap, fmt);
 	for (i = 1; rc == SQLITE_OK && (c = fmt[i - 1]) != '\0'; i++) {
 		switch (c) {
 		case 't':
@@ -478,20 +491,17 @@ store_bind(struct store *st, sqlite3_stmt *s, const char *fmt, ...)
 			break;
 		}
 	}
-	va_end(ap);
-	if (rc != SQLITE_OK) {
-		sqlite3_clear_bindings(s);
-		return store_dberr(st, "bind");
-	}
-	return 0;
+	return rc;
 }
 
 /* Run a statement that returns no rows; always leaves it reset. */
 static int
-store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
+store_run(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int	 rc;
 
+	if (s == NULL)
+		return STORE_ERR;
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if (rc == SQLITE_CONSTRAINT_UNIQUE)
@@ -500,9 +510,17 @@ store_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 			rc = store_dberr(st, what);
 	} else
 		rc = STORE_OK;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	store_finish(s);
 	return rc;
+}
+
+/* After store_run of an UPDATE or DELETE: STORE_NOTFOUND if no row. */
+static int
+store_changed(struct store *st, int rc)
+{
+	if (rc != STORE_OK)
+		return rc;
+	return sqlite3_changes(st->st_db) == 0 ? STORE_NOTFOUND : STORE_OK;
 }
 
 /*
@@ -514,13 +532,74 @@ store_step_row(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	int	 rc;
 
+	if (s == NULL)
+		return STORE_ERR;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
 	rc = rc == SQLITE_DONE ? STORE_NOTFOUND : store_dberr(st, what);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	store_finish(s);
 	return rc;
+}
+
+/* The first row, copied into o, or p if o is NULL (zeroed first). */
+static int
+store_fetch(struct store *st, sqlite3_stmt *s, const char *what,
+    struct store_object *o, struct store_policy *p)
+{
+	int	 rc;
+
+	if (o != NULL)
+		memset(o, 0, sizeof(*o));
+	else
+		memset(p, 0, sizeof(*p));
+	if ((rc = store_step_row(st, s, what)) != STORE_OK)
+		return rc;
+	if (o != NULL)
+		rc = store_row(s, store_dup_object, NULL, o);
+	else
+		rc = store_row(s, NULL, store_dup_policy, p);
+	store_finish(s);
+	return rc;
+}
+
+/*
+ * Every row to ocb, or pcb if ocb is NULL, until one returns non-zero:
+ * that value, or STORE_ERR, or 0.
+ */
+static int
+store_each(struct store *st, sqlite3_stmt *s, const char *what,
+    store_object_cb ocb, store_policy_cb pcb, void *arg)
+{
+	int	 rc = SQLITE_DONE, stop = 0;
+
+	if (s == NULL)
+		return STORE_ERR;
+	while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		stop = store_row(s, ocb, pcb, arg);
+	if (stop == 0 && rc != SQLITE_DONE)
+		stop = store_dberr(st, what);
+	store_finish(s);
+	return stop;
+}
+
+/*
+ * The current row to ocb, or pcb if ocb is NULL; it borrows SQLite's
+ * column memory until the next step or reset.
+ */
+static int
+store_row(sqlite3_stmt *s, store_object_cb ocb, store_policy_cb pcb,
+    void *arg)
+{
+	struct store_object	 o;
+	struct store_policy	 p;
+
+	if (ocb != NULL) {
+		store_row_object(s, &o);
+		return ocb(&o, arg);
+	}
+	store_row_policy(s, &p);
+	return pcb(&p, arg);
 }
 
 static void
@@ -534,74 +613,38 @@ int
 store_put(struct store *st, const char *type, const char *id,
     const char *name, const void *payload, size_t len, int64_t now_ms)
 {
-	sqlite3_stmt	*s;
-
-	if ((s = store_stmt(st, STMT_OBJ_PUT)) == NULL ||
-	    store_bind(st, s, "tttbi", type, id, name, payload, len,
-	    now_ms) == -1)
-		return STORE_ERR;
-	return store_step_done(st, s, type);
+	return store_run(st, store_query(st, STMT_OBJ_PUT, "tttbi", type, id,
+	    name, payload, len, now_ms), type);
 }
 
 int
 store_get_by_id(struct store *st, const char *type, const char *id,
     struct store_object *out)
 {
-	return store_get(st, STMT_OBJ_GET_ID, type, id, out);
+	return store_fetch(st, store_query(st, STMT_OBJ_GET_ID, "tt", type,
+	    id), type, out, NULL);
 }
 
 int
 store_get_by_name(struct store *st, const char *type, const char *name,
     struct store_object *out)
 {
-	return store_get(st, STMT_OBJ_GET_NAME, type, name, out);
-}
-
-static int
-store_get(struct store *st, enum store_stmt id, const char *type,
-    const char *key, struct store_object *out)
-{
-	struct store_object	 row;
-	sqlite3_stmt		*s;
-	int			 rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((s = store_stmt(st, id)) == NULL ||
-	    store_bind(st, s, "tt", type, key) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_row(st, s, type)) != STORE_OK)
-		return rc;
-	store_row_object(s, &row);
-	rc = store_dup_object(&row, out);
-	store_finish(s);
-	return rc;
+	return store_fetch(st, store_query(st, STMT_OBJ_GET_NAME, "tt", type,
+	    name), type, out, NULL);
 }
 
 int
 store_delete_by_id(struct store *st, const char *type, const char *id)
 {
-	return store_delete(st, STMT_OBJ_DEL_ID, type, id);
+	return store_changed(st, store_run(st, store_query(st,
+	    STMT_OBJ_DEL_ID, "tt", type, id), type));
 }
 
 int
 store_delete_by_name(struct store *st, const char *type, const char *name)
 {
-	return store_delete(st, STMT_OBJ_DEL_NAME, type, name);
-}
-
-static int
-store_delete(struct store *st, enum store_stmt id, const char *type,
-    const char *key)
-{
-	sqlite3_stmt	*s;
-	int		 rc;
-
-	if ((s = store_stmt(st, id)) == NULL ||
-	    store_bind(st, s, "tt", type, key) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_done(st, s, type)) != STORE_OK)
-		return rc;
-	return sqlite3_changes(st->st_db) == 0 ? STORE_NOTFOUND : STORE_OK;
+	return store_changed(st, store_run(st, store_query(st,
+	    STMT_OBJ_DEL_NAME, "tt", type, name), type));
 }
 
 /* A limit <= 0 lists every row. */
@@ -609,22 +652,9 @@ int
 store_list(struct store *st, const char *type, int64_t limit,
     int64_t offset, store_object_cb cb, void *arg)
 {
-	struct store_object	 row;
-	sqlite3_stmt		*s;
-	int			 rc = SQLITE_DONE, stop = 0;
-
-	if ((s = store_stmt(st, STMT_OBJ_LIST)) == NULL ||
-	    store_bind(st, s, "tii", type, limit > 0 ? limit : -1,
-	    offset > 0 ? offset : 0) == -1)
-		return STORE_ERR;
-	while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_row_object(s, &row);
-		stop = cb(&row, arg);
-	}
-	if (stop == 0 && rc != SQLITE_DONE)
-		stop = store_dberr(st, type);
-	store_finish(s);
-	return stop;
+	return store_each(st, store_query(st, STMT_OBJ_LIST, "tii", type,
+	    limit > 0 ? limit : -1, offset > 0 ? offset : 0), type, cb, NULL,
+	    arg);
 }
 
 int
@@ -634,9 +664,7 @@ store_count(struct store *st, const char *type, int64_t *count)
 	int		 rc;
 
 	*count = 0;
-	if ((s = store_stmt(st, STMT_OBJ_COUNT)) == NULL ||
-	    store_bind(st, s, "t", type) == -1)
-		return STORE_ERR;
+	s = store_query(st, STMT_OBJ_COUNT, "t", type);
 	if ((rc = store_step_row(st, s, type)) != STORE_OK)
 		return rc == STORE_NOTFOUND ? STORE_ERR : rc;
 	*count = sqlite3_column_int64(s, 0);
@@ -667,9 +695,12 @@ store_row_object(sqlite3_stmt *s, struct store_object *o)
 	o->so_updated_ms = sqlite3_column_int64(s, 5);
 }
 
+/* A copy of the row into the struct store_object at arg. */
 static int
-store_dup_object(const struct store_object *row, struct store_object *o)
+store_dup_object(const struct store_object *row, void *arg)
 {
+	struct store_object	*o = arg;
+
 	*o = *row;
 	o->so_type = o->so_id = o->so_name = NULL;
 	o->so_payload = NULL;
@@ -714,40 +745,16 @@ int
 store_policy_latest(struct store *st, const char *sandbox_id,
     struct store_policy *out)
 {
-	struct store_policy	 row;
-	sqlite3_stmt		*s;
-	int			 rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((s = store_stmt(st, STMT_POL_LATEST)) == NULL ||
-	    store_bind(st, s, "t", sandbox_id) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_row(st, s, "policy latest")) != STORE_OK)
-		return rc;
-	store_row_policy(s, &row);
-	rc = store_dup_policy(&row, out);
-	store_finish(s);
-	return rc;
+	return store_fetch(st, store_query(st, STMT_POL_LATEST, "t",
+	    sandbox_id), "policy latest", NULL, out);
 }
 
 int
 store_policy_get(struct store *st, const char *sandbox_id, int64_t version,
     struct store_policy *out)
 {
-	struct store_policy	 row;
-	sqlite3_stmt		*s;
-	int			 rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((s = store_stmt(st, STMT_POL_GET)) == NULL ||
-	    store_bind(st, s, "ti", sandbox_id, version) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_row(st, s, "policy get")) != STORE_OK)
-		return rc;
-	store_row_policy(s, &row);
-	rc = store_dup_policy(&row, out);
-	store_finish(s);
-	return rc;
+	return store_fetch(st, store_query(st, STMT_POL_GET, "ti", sandbox_id,
+	    version), "policy get", NULL, out);
 }
 
 /*
@@ -760,8 +767,7 @@ store_policy_insert(struct store *st, const char *id, const char *sandbox_id,
     int64_t version, const void *payload, size_t len, const char *hash,
     const char *status, int64_t created_ms)
 {
-	char		 uuid[37];
-	sqlite3_stmt	*s;
+	char	 uuid[37];
 
 	if (id == NULL) {
 		if (store_uuid(uuid, sizeof(uuid)) == -1)
@@ -770,11 +776,9 @@ store_policy_insert(struct store *st, const char *id, const char *sandbox_id,
 	}
 	if (status == NULL)
 		status = STORE_POLICY_PENDING;
-	if ((s = store_stmt(st, STMT_POL_INSERT)) == NULL ||
-	    store_bind(st, s, "ttibtti", id, sandbox_id, version, payload,
-	    len, hash, status, created_ms) == -1)
-		return STORE_ERR;
-	return store_step_done(st, s, "policy insert");
+	return store_run(st, store_query(st, STMT_POL_INSERT, "ttibtti", id,
+	    sandbox_id, version, payload, len, hash, status, created_ms),
+	    "policy insert");
 }
 
 /* load_error NULL and loaded_ms 0 store NULL. */
@@ -783,16 +787,9 @@ store_policy_set_status(struct store *st, const char *sandbox_id,
     int64_t version, const char *status, const char *load_error,
     int64_t loaded_ms)
 {
-	sqlite3_stmt	*s;
-	int		 rc;
-
-	if ((s = store_stmt(st, STMT_POL_STATUS)) == NULL ||
-	    store_bind(st, s, "tittz", sandbox_id, version, status,
-	    load_error, loaded_ms) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_done(st, s, "policy status")) != STORE_OK)
-		return rc;
-	return sqlite3_changes(st->st_db) == 0 ? STORE_NOTFOUND : STORE_OK;
+	return store_changed(st, store_run(st, store_query(st,
+	    STMT_POL_STATUS, "tittz", sandbox_id, version, status, load_error,
+	    loaded_ms), "policy status"));
 }
 
 /*
@@ -805,7 +802,6 @@ store_policy_supersede_older(struct store *st, const char *sandbox_id,
     int64_t version, const char *const *statuses, int *nchanged)
 {
 	const char	*sv[STORE_MAX_STATUSES] = { NULL };
-	sqlite3_stmt	*s;
 	int		 i, rc;
 
 	if (nchanged != NULL)
@@ -817,11 +813,9 @@ store_policy_supersede_older(struct store *st, const char *sandbox_id,
 		}
 		sv[i] = statuses[i];
 	}
-	if ((s = store_stmt(st, STMT_POL_SUPERSEDE)) == NULL ||
-	    store_bind(st, s, "titttt", sandbox_id, version, sv[0], sv[1],
-	    sv[2], sv[3]) == -1)
-		return STORE_ERR;
-	if ((rc = store_step_done(st, s, "policy supersede")) != STORE_OK)
+	if ((rc = store_run(st, store_query(st, STMT_POL_SUPERSEDE, "titttt",
+	    sandbox_id, version, sv[0], sv[1], sv[2], sv[3]),
+	    "policy supersede")) != STORE_OK)
 		return rc;
 	if (nchanged != NULL)
 		*nchanged = sqlite3_changes(st->st_db);
@@ -833,22 +827,9 @@ int
 store_policy_list(struct store *st, const char *sandbox_id, int64_t limit,
     int64_t offset, store_policy_cb cb, void *arg)
 {
-	struct store_policy	 row;
-	sqlite3_stmt		*s;
-	int			 rc = SQLITE_DONE, stop = 0;
-
-	if ((s = store_stmt(st, STMT_POL_LIST)) == NULL ||
-	    store_bind(st, s, "tii", sandbox_id, limit > 0 ? limit : -1,
-	    offset > 0 ? offset : 0) == -1)
-		return STORE_ERR;
-	while (stop == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_row_policy(s, &row);
-		stop = cb(&row, arg);
-	}
-	if (stop == 0 && rc != SQLITE_DONE)
-		stop = store_dberr(st, "policy list");
-	store_finish(s);
-	return stop;
+	return store_each(st, store_query(st, STMT_POL_LIST, "tii", sandbox_id,
+	    limit > 0 ? limit : -1, offset > 0 ? offset : 0), "policy list",
+	    NULL, cb, arg);
 }
 
 void
@@ -878,9 +859,12 @@ store_row_policy(sqlite3_stmt *s, struct store_policy *p)
 	p->sp_loaded_ms = sqlite3_column_int64(s, 8);
 }
 
+/* A copy of the row into the struct store_policy at arg. */
 static int
-store_dup_policy(const struct store_policy *row, struct store_policy *p)
+store_dup_policy(const struct store_policy *row, void *arg)
 {
+	struct store_policy	*p = arg;
+
 	memset(p, 0, sizeof(*p));
 	p->sp_version = row->sp_version;
 	p->sp_len = row->sp_len;

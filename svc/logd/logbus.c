@@ -4,12 +4,9 @@
  *
  * The per-sandbox log buses (control-plane.md 2.4): a ring of the last
  * LOGBUS_RING lines, its file, and the subscriptions of gatewayd's
- * WatchSandbox streams.  Buses are created on the first line or
- * subscription and dropped when the sandbox is deleted.
- *
- * A subscriber never blocks the others: a line that cannot be queued
- * for it counts as dropped, and the subscription then ends with
- * RESOURCE_EXHAUSTED as soon as that can be said (2.5).
+ * WatchSandbox streams (libipc/subs.c, which also handles lag).  Buses
+ * are created on the first line or subscription and dropped when the
+ * sandbox is deleted.
  */
 
 #include <stdio.h>
@@ -21,85 +18,66 @@
 #include "libgrpc/grpc_wire.h"
 #include "msgs.h"
 
-static int	 logbus_cmp(struct logbus *, struct logbus *);
-static int	 logsub_cmp(struct logsub *, struct logsub *);
-static void	 logbus_free(struct logbuses *, struct logbus *);
+static void	 logbus_free(struct subs_bus *);
+static void	 logbus_subfree(struct subs_sub *);
 static void	 logbus_ring_push(struct logbus *, struct logline *);
 static void	 logbus_publish(struct logbuses *, struct logbus *,
 		    const struct logline *);
 static int	 logbus_send_line(struct logbuses *, struct logsub *,
 		    const struct logline *);
-static int	 logbus_end(struct logbuses *, struct logsub *, int,
-		    const char *);
-static void	 logbus_subfree(struct logbuses *, struct logsub *);
 static int	 logbus_result(struct logbuses *, uint32_t, uint32_t, int,
 		    const struct logbus *, const size_t *, size_t);
 
-/* libbsd's static tree macros expect BSD's __unused. */
-#ifndef __unused
-#define __unused	__attribute__((__unused__))
-#endif
-
-RB_PROTOTYPE_STATIC(logbus_tree, logbus, lb_node, logbus_cmp);
-RB_GENERATE_STATIC(logbus_tree, logbus, lb_node, logbus_cmp)
-RB_PROTOTYPE_STATIC(logsub_tree, logsub, ls_node, logsub_cmp);
-RB_GENERATE_STATIC(logsub_tree, logsub, ls_node, logsub_cmp)
+static const struct subs_ops logbus_ops = {
+	sizeof(struct logbus),
+	sizeof(struct logsub),
+	logbus_free,
+	logbus_subfree,
+	IPC_LOGBUS_END,
+	IPC_LOGBUS_RESET,
+	IPC_LOGBUS_UNSUB,
+};
 
 void
 logbus_init(struct logbuses *lbs, int (*send)(void *, uint32_t, uint32_t,
     struct ipc_wr *), void *arg)
 {
 	memset(lbs, 0, sizeof(*lbs));
-	RB_INIT(&lbs->lbs_buses);
-	RB_INIT(&lbs->lbs_subs);
+	subs_init(&lbs->lbs_subs, &logbus_ops, send, arg);
 	lbs->lbs_dirfd = -1;
-	lbs->lbs_send = send;
-	lbs->lbs_arg = arg;
-}
-
-static int
-logbus_cmp(struct logbus *a, struct logbus *b)
-{
-	return strcmp(a->lb_id, b->lb_id);
-}
-
-static int
-logsub_cmp(struct logsub *a, struct logsub *b)
-{
-	return a->ls_id < b->ls_id ? -1 : a->ls_id > b->ls_id;
 }
 
 /* The bus of sandbox id; NULL if there is none and !create. */
 struct logbus *
 logbus_get(struct logbuses *lbs, const char *id, int create)
 {
-	struct logbus	 key, *lb;
+	struct logbus	*lb;
 
-	if (strlcpy(key.lb_id, id, sizeof(key.lb_id)) >= sizeof(key.lb_id))
-		return NULL;
-	if ((lb = RB_FIND(logbus_tree, &lbs->lbs_buses, &key)) != NULL ||
-	    !create)
+	/* subs.c's part comes first: a new bus has no ring yet */
+	lb = (struct logbus *)subs_bus(&lbs->lbs_subs, id, create);
+	if (lb == NULL || lb->lb_ring != NULL)
 		return lb;
-	if ((lb = calloc(1, sizeof(*lb))) == NULL ||
-	    (lb->lb_ring = calloc(LOGBUS_RING, sizeof(*lb->lb_ring))) == NULL)
+	if ((lb->lb_ring = calloc(LOGBUS_RING, sizeof(*lb->lb_ring))) == NULL)
 		fatal("%s", __func__);
-	strlcpy(lb->lb_id, id, sizeof(lb->lb_id));
 	lb->lb_persist = logstore_idok(id);
-	TAILQ_INIT(&lb->lb_subs);
-	RB_INSERT(logbus_tree, &lbs->lbs_buses, lb);
 	return lb;
 }
 
 static void
-logbus_free(struct logbuses *lbs, struct logbus *lb)
+logbus_free(struct subs_bus *sb)
 {
-	size_t	 i;
+	struct logbus	*lb = (struct logbus *)sb;
+	size_t		 i;
 
-	RB_REMOVE(logbus_tree, &lbs->lbs_buses, lb);
 	for (i = 0; i < LOGBUS_RING; i++)
 		logline_free(lb->lb_ring[i]);
 	free(lb->lb_ring);
-	free(lb);
+}
+
+static void
+logbus_subfree(struct subs_sub *ss)
+{
+	logfilter_clear(&((struct logsub *)ss)->ls_filter);
 }
 
 /* The i-th oldest line of the ring, 0 <= i < lb_count. */
@@ -159,26 +137,12 @@ static void
 logbus_publish(struct logbuses *lbs, struct logbus *lb,
     const struct logline *ll)
 {
-	struct logsub	*ls, *tmp;
-	char		 msg[128];
+	struct subs_sub	*ss, *tmp;
 
-	TAILQ_FOREACH_SAFE(ls, &lb->lb_subs, ls_entry, tmp) {
-		if (!logfilter_match(&ls->ls_filter, ll, 1))
-			continue;
-		if (ls->ls_dropped == 0) {
-			if (logbus_send_line(lbs, ls, ll) == -1) {
-				ls->ls_dropped++;
-				lbs->lbs_dropped++;
-			}
-			continue;
-		}
-		ls->ls_dropped++;
-		lbs->lbs_dropped++;
-		snprintf(msg, sizeof(msg), "watch stream lagged; dropped %llu "
-		    "messages", (unsigned long long)ls->ls_dropped);
-		if (logbus_end(lbs, ls, GRPC_RESOURCE_EXHAUSTED, msg) == 0)
-			logbus_subfree(lbs, ls);
-	}
+	TAILQ_FOREACH_SAFE(ss, &lb->lb_bus.sb_subs, ss_entry, tmp)
+		if (logfilter_match(&((struct logsub *)ss)->ls_filter, ll, 1) &&
+		    subs_lagging(&lbs->lbs_subs, ss) == 0)
+			logbus_send_line(lbs, (struct logsub *)ss, ll);
 }
 
 static int
@@ -188,30 +152,8 @@ logbus_send_line(struct logbuses *lbs, struct logsub *ls,
 	struct ipc_wr	 w;
 
 	ipc_wr_init(&w);
-	logline_write(&w, ls->ls_bus->lb_id, ll);
-	return lbs->lbs_send(lbs->lbs_arg, IPC_LOGBUS_LINE, ls->ls_id, &w);
-}
-
-static int
-logbus_end(struct logbuses *lbs, struct logsub *ls, int code,
-    const char *msg)
-{
-	struct ipc_wr	 w;
-
-	ipc_wr_init(&w);
-	ipc_wr_array(&w, 2);
-	ipc_wr_u32(&w, (uint32_t)code);
-	ipc_wr_str(&w, msg);
-	return lbs->lbs_send(lbs->lbs_arg, IPC_LOGBUS_END, ls->ls_id, &w);
-}
-
-static void
-logbus_subfree(struct logbuses *lbs, struct logsub *ls)
-{
-	RB_REMOVE(logsub_tree, &lbs->lbs_subs, ls);
-	TAILQ_REMOVE(&ls->ls_bus->lb_subs, ls, ls_entry);
-	logfilter_clear(&ls->ls_filter);
-	free(ls);
+	logline_write(&w, ls->ls_sub.ss_bus->sb_id, ll);
+	return subs_deliver(&lbs->lbs_subs, &ls->ls_sub, IPC_LOGBUS_LINE, &w);
 }
 
 /*
@@ -267,8 +209,8 @@ logbus_result(struct logbuses *lbs, uint32_t reqid, uint32_t total,
 	ipc_wr_bool(&w, last);
 	ipc_wr_array(&w, (uint32_t)n);
 	for (i = 0; i < n; i++)
-		logline_write(&w, lb->lb_id, logbus_line(lb, pick[i]));
-	return lbs->lbs_send(lbs->lbs_arg, IPC_LOGBUS_RESULT, reqid, &w);
+		logline_write(&w, lb->lb_bus.sb_id, logbus_line(lb, pick[i]));
+	return subs_send(&lbs->lbs_subs, IPC_LOGBUS_RESULT, reqid, &w);
 }
 
 /*
@@ -285,97 +227,33 @@ logbus_subscribe(struct logbuses *lbs, uint32_t subid, const char *id,
 	const struct logline	*ll;
 	size_t			 n, i;
 
-	if ((lb = logbus_get(lbs, id, 1)) == NULL)
+	if ((lb = logbus_get(lbs, id, 1)) == NULL ||
+	    (ls = (struct logsub *)subs_add(&lbs->lbs_subs, &lb->lb_bus,
+	    subid)) == NULL)
 		return -1;
-	if ((ls = calloc(1, sizeof(*ls))) == NULL)
-		fatal("%s", __func__);
-	ls->ls_id = subid;
-	if (RB_INSERT(logsub_tree, &lbs->lbs_subs, ls) != NULL) {
-		free(ls);
-		return -1;
-	}
-	ls->ls_bus = lb;
 	ls->ls_filter = *lf;
 	memset(lf, 0, sizeof(*lf));
-	TAILQ_INSERT_TAIL(&lb->lb_subs, ls, ls_entry);
+	/* a replayed line that is lost does not end the subscription */
 	n = tail < lb->lb_count ? tail : lb->lb_count;
 	for (i = lb->lb_count - n; i < lb->lb_count; i++) {
 		ll = logbus_line(lb, i);
-		if (logfilter_match(&ls->ls_filter, ll, 0) &&
-		    logbus_send_line(lbs, ls, ll) == -1) {
-			ls->ls_dropped++;
-			lbs->lbs_dropped++;
-		}
+		if (logfilter_match(&ls->ls_filter, ll, 0))
+			logbus_send_line(lbs, ls, ll);
 	}
 	return 0;
-}
-
-void
-logbus_unsubscribe(struct logbuses *lbs, uint32_t subid)
-{
-	struct logsub	 key, *ls;
-
-	key.ls_id = subid;
-	if ((ls = RB_FIND(logsub_tree, &lbs->lbs_subs, &key)) != NULL)
-		logbus_subfree(lbs, ls);
 }
 
 /* The sandbox is gone: its subscribers end, its lines and file too. */
 void
 logbus_drop(struct logbuses *lbs, const char *id)
 {
-	struct logbus	*lb;
-	struct logsub	*ls;
-
-	if ((lb = logbus_get(lbs, id, 0)) != NULL) {
-		while ((ls = TAILQ_FIRST(&lb->lb_subs)) != NULL) {
-			logbus_end(lbs, ls, GRPC_CANCELLED, "stream closed");
-			logbus_subfree(lbs, ls);
-		}
-		logbus_free(lbs, lb);
-	}
+	subs_drop(&lbs->lbs_subs, id);
 	logstore_remove(lbs, id);
-}
-
-/* A new gatewayd: the old one's subscriptions died with it. */
-void
-logbus_reset(struct logbuses *lbs)
-{
-	struct logsub	*ls;
-
-	while ((ls = RB_MIN(logsub_tree, &lbs->lbs_subs)) != NULL)
-		logbus_subfree(lbs, ls);
 }
 
 /* Everything, as at exit (tests look for leaks). */
 void
 logbus_clear(struct logbuses *lbs)
 {
-	struct logbus	*lb;
-
-	logbus_reset(lbs);
-	while ((lb = RB_MIN(logbus_tree, &lbs->lbs_buses)) != NULL)
-		logbus_free(lbs, lb);
-}
-
-size_t
-logbus_nsubs(const struct logbuses *lbs)
-{
-	struct logsub	*ls;
-	size_t		 n = 0;
-
-	RB_FOREACH(ls, logsub_tree, (struct logsub_tree *)&lbs->lbs_subs)
-		n++;
-	return n;
-}
-
-size_t
-logbus_nbuses(const struct logbuses *lbs)
-{
-	struct logbus	*lb;
-	size_t		 n = 0;
-
-	RB_FOREACH(lb, logbus_tree, (struct logbus_tree *)&lbs->lbs_buses)
-		n++;
-	return n;
+	subs_clear(&lbs->lbs_subs);
 }

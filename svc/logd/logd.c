@@ -43,10 +43,8 @@ static int	 logd_dispatch_peer(struct proc_self *, int, struct ipc_msg *);
 static int	 logd_dispatch_gatewayd(struct proc_self *, int,
 		    struct ipc_msg *);
 static void	 logd_logdir(struct logd *, struct ipc_msg *);
-static int	 logd_bus_send(void *, uint32_t, uint32_t, struct ipc_wr *);
 static void	 logd_push(struct logd *, struct ipc_msg *);
-static void	 logd_query(struct logd *, struct ipc_msg *);
-static void	 logd_sub(struct logd *, struct ipc_msg *);
+static void	 logd_filtered(struct logd *, struct ipc_msg *, int);
 static void	 logd_drop(struct logd *, struct ipc_msg *);
 static void	 logd_event(struct logd *, int, struct ipc_msg *);
 static void	 logd_logfile(struct logd *, struct ipc_msg *);
@@ -80,7 +78,7 @@ main(int argc, char *argv[])
 
 	proc_child_init(&lg->lg_ps, PROC_LOG, argc, argv);
 	ring_init(&lg->lg_ring, RING_SIZE);
-	logbus_init(&lg->lg_buses, logd_bus_send, lg);
+	logbus_init(&lg->lg_buses, subs_gatewayd, &lg->lg_ps);
 	lg->lg_fd = -1;
 	log_sethook(logd_loghook);
 	proc_child_handlers(&lg->lg_ps, logd_peers,
@@ -133,41 +131,22 @@ logd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	case IPC_LOG_EVENT:
 		logd_event(lg, peer, msg);
 		break;
-	case IPC_LOGBUS_RESET:
-		if (proc_msg_empty(msg) == -1)
-			proc_badmsg(ps, peer, msg);
-		logbus_reset(&lg->lg_buses);
-		break;
 	case IPC_LOGBUS_PUSH:
 		logd_push(lg, msg);
 		break;
 	case IPC_LOGBUS_QUERY:
-		logd_query(lg, msg);
+		logd_filtered(lg, msg, 0);
 		break;
 	case IPC_LOGBUS_SUB:
-		logd_sub(lg, msg);
-		break;
-	case IPC_LOGBUS_UNSUB:
-		if (proc_msg_empty(msg) == -1)
-			proc_badmsg(ps, peer, msg);
-		logbus_unsubscribe(&lg->lg_buses, ipc_peerid(msg));
+		logd_filtered(lg, msg, 1);
 		break;
 	case IPC_LOGBUS_DROP:
 		logd_drop(lg, msg);
 		break;
 	default:
-		return -1;
+		return subs_dispatch(&lg->lg_buses.lbs_subs, ps, peer, msg);
 	}
 	return 0;
-}
-
-static int
-logd_bus_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
-{
-	struct logd	*lg = arg;
-
-	return proc_child_compose_wr(&lg->lg_ps, PROC_GATEWAY, type, peerid,
-	    -1, w);
 }
 
 /*
@@ -217,17 +196,22 @@ logd_push(struct logd *lg, struct ipc_msg *msg)
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
 	ipc_wr_u32(&w, rc == 0 ? GRPC_OK : GRPC_INTERNAL);
-	logd_bus_send(lg, IPC_LOGBUS_PUSHED, ipc_peerid(msg), &w);
+	subs_send(&lg->lg_buses.lbs_subs, IPC_LOGBUS_PUSHED, ipc_peerid(msg),
+	    &w);
 }
 
-/* [str sandbox_id, u32 lines, i64 since_ms, [str source...], str level] */
+/*
+ * [str sandbox_id, u32 count, i64 since_ms, [str source...], str level]:
+ * a query of count lines or, with sub, a subscription with a tail of
+ * count.  The frame's peerid names the request or the stream.
+ */
 static void
-logd_query(struct logd *lg, struct ipc_msg *msg)
+logd_filtered(struct logd *lg, struct ipc_msg *msg, int sub)
 {
 	struct ipc_rd		 r;
 	struct logfilter	 lf;
 	char			 id[LOGBUS_IDMAX + 1];
-	uint32_t		 n = 0, lines = 0;
+	uint32_t		 n = 0, count = 0;
 	int			 bad = 1;
 
 	memset(&lf, 0, sizeof(lf));
@@ -235,7 +219,7 @@ logd_query(struct logd *lg, struct ipc_msg *msg)
 	ipc_rd_array(&r, &n);
 	if (n == 5) {
 		ipc_rd_strbuf(&r, id, sizeof(id));
-		ipc_rd_u32(&r, &lines);
+		ipc_rd_u32(&r, &count);
 		ipc_rd_i64(&r, &lf.lf_since);
 		bad = logfilter_read(&r, &lf);
 	}
@@ -243,57 +227,22 @@ logd_query(struct logd *lg, struct ipc_msg *msg)
 		logfilter_clear(&lf);
 		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
 	}
-	logbus_query(&lg->lg_buses, ipc_peerid(msg), id, lines, &lf);
+	/* a subscription takes the filter's contents */
+	if (!sub)
+		logbus_query(&lg->lg_buses, ipc_peerid(msg), id, count, &lf);
+	else if (logbus_subscribe(&lg->lg_buses, ipc_peerid(msg), id, count,
+	    &lf) == -1)
+		subs_end(&lg->lg_buses.lbs_subs, ipc_peerid(msg), GRPC_INTERNAL,
+		    "log subscription refused");
 	logfilter_clear(&lf);
-}
-
-/* As a query, with a tail; the subscription is the frame's peerid. */
-static void
-logd_sub(struct logd *lg, struct ipc_msg *msg)
-{
-	struct ipc_rd		 r;
-	struct ipc_wr		 w;
-	struct logfilter	 lf;
-	char			 id[LOGBUS_IDMAX + 1];
-	uint32_t		 n = 0, tail = 0;
-	int			 bad = 1;
-
-	memset(&lf, 0, sizeof(lf));
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 5) {
-		ipc_rd_strbuf(&r, id, sizeof(id));
-		ipc_rd_u32(&r, &tail);
-		ipc_rd_i64(&r, &lf.lf_since);
-		bad = logfilter_read(&r, &lf);
-	}
-	if (ipc_rd_end(&r) == -1 || n != 5 || bad) {
-		logfilter_clear(&lf);
-		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
-	}
-	if (logbus_subscribe(&lg->lg_buses, ipc_peerid(msg), id, tail,
-	    &lf) == 0)
-		return;
-	logfilter_clear(&lf);
-	ipc_wr_init(&w);
-	ipc_wr_array(&w, 2);
-	ipc_wr_u32(&w, GRPC_INTERNAL);
-	ipc_wr_str(&w, "log subscription refused");
-	logd_bus_send(lg, IPC_LOGBUS_END, ipc_peerid(msg), &w);
 }
 
 static void
 logd_drop(struct logd *lg, struct ipc_msg *msg)
 {
-	struct ipc_rd	 r;
-	char		 id[LOGBUS_IDMAX + 1];
-	uint32_t	 n = 0;
+	char	 id[LOGBUS_IDMAX + 1];
 
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_strbuf(&r, id, sizeof(id));
-	if (ipc_rd_end(&r) == -1 || n != 1)
+	if (subs_msg_id(msg, id, sizeof(id)) == -1)
 		proc_badmsg(&lg->lg_ps, PROC_GATEWAY, msg);
 	logbus_drop(&lg->lg_buses, id);
 }
@@ -440,7 +389,6 @@ static void
 logd_sandbox(struct proc_self *ps)
 {
 	struct logd	*lg = ps->ps_arg;
-	struct ipc_wr	 w;
 	char		 path[64];
 
 	logstore_load(&lg->lg_buses);
@@ -452,11 +400,7 @@ logd_sandbox(struct proc_self *ps)
 	}
 	sandbox_unveil(NULL, NULL);
 	sandbox_pledge("stdio rpath wpath cpath unix recvfd");
-	if (ps->ps_restarts > 0) {
-		ipc_wr_init(&w);
-		ipc_wr_array(&w, 0);
-		logd_bus_send(lg, IPC_LOGBUS_RESET, 0, &w);
-	}
+	subs_restarted(&lg->lg_buses.lbs_subs, ps);
 }
 
 static int
@@ -477,6 +421,7 @@ static void
 logd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 {
 	struct logd	*lg = ps->ps_arg;
+	struct subs	*subs = &lg->lg_buses.lbs_subs;
 
 	if (type == IPC_CTL_DUMP) {
 		logd_dump(lg, w);
@@ -487,10 +432,10 @@ logd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 	control_kv_u64(w, "ring_size", lg->lg_ring.r_size);
 	control_kv_u64(w, "lines_written", lg->lg_lines);
 	control_kv_u64(w, "write_errors", lg->lg_errors);
-	control_kv_u64(w, "sandboxes", logbus_nbuses(&lg->lg_buses));
-	control_kv_u64(w, "subscribers", logbus_nsubs(&lg->lg_buses));
+	control_kv_u64(w, "sandboxes", subs->s_nbuses);
+	control_kv_u64(w, "subscribers", subs->s_nsubs);
 	control_kv_u64(w, "sandbox_lines", lg->lg_buses.lbs_lines);
-	control_kv_u64(w, "sandbox_lines_dropped", lg->lg_buses.lbs_dropped);
+	control_kv_u64(w, "sandbox_lines_dropped", subs->s_dropped);
 	control_kv_u64(w, "ring_file_errors", lg->lg_buses.lbs_errors);
 }
 

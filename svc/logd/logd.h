@@ -17,13 +17,11 @@
 #ifndef LOGD_H
 #define LOGD_H
 
-#include <sys/queue.h>
-#include <sys/tree.h>
-
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ipc_pack.h"
+#include "subs.h"
 
 #define RING_SIZE		4096
 #define LOGD_PROC_MAX		32
@@ -57,7 +55,7 @@ void	 ring_free(struct ring *);
 
 #define LOGBUS_RING		2000	/* lines kept per sandbox */
 #define LOGBUS_COMPACT		(2 * LOGBUS_RING) /* records before rewrite */
-#define LOGBUS_IDMAX		128	/* bytes of a sandbox id */
+#define LOGBUS_IDMAX		SUBS_IDMAX
 #define LOGBUS_RESULT_BUDGET	(256 * 1024)	/* bytes per RESULT frame */
 #define LOGBUS_MAXSIZE		(4 * 1024 * 1024) /* gatewayd channel frames */
 #define LOGBUS_MAXQUEUE		(32 * 1024 * 1024)
@@ -91,44 +89,26 @@ struct logfilter {
 	int		 lf_minrank;	/* LOGRANK_OTHER: every level */
 };
 
-struct logbus;
-
+/* A subscriber: a WatchSandbox stream's log part. */
 struct logsub {
-	RB_ENTRY(logsub)	 ls_node;	/* lbs_subs, by id */
-	TAILQ_ENTRY(logsub)	 ls_entry;	/* lb_subs */
-	uint32_t		 ls_id;		/* gatewayd's peerid */
-	struct logbus		*ls_bus;
+	struct subs_sub		 ls_sub;	/* first: subs.c's part */
 	struct logfilter	 ls_filter;
-	uint64_t		 ls_dropped;	/* lines it could not get */
 };
 
 struct logbus {
-	RB_ENTRY(logbus)	 lb_node;
-	char			 lb_id[LOGBUS_IDMAX + 1];
+	struct subs_bus		 lb_bus;	/* first: subs.c's part */
 	int			 lb_persist;	/* id is a safe file name */
 	struct logline		**lb_ring;	/* LOGBUS_RING slots */
 	size_t			 lb_head;	/* next slot written */
 	size_t			 lb_count;
 	uint64_t		 lb_infile;	/* records in its file */
-	TAILQ_HEAD(, logsub)	 lb_subs;
 };
 
-RB_HEAD(logbus_tree, logbus);
-RB_HEAD(logsub_tree, logsub);
-
-/*
- * Frames to gatewayd go through lbs_send (a test can catch them); it
- * frees the writer and returns -1 if the frame could not be queued.
- */
+/* Frames to gatewayd go through lbs_subs's send function. */
 struct logbuses {
-	struct logbus_tree	 lbs_buses;
-	struct logsub_tree	 lbs_subs;
+	struct subs		 lbs_subs;
 	int			 lbs_dirfd;	/* -1: nothing persisted */
-	int			(*lbs_send)(void *, uint32_t, uint32_t,
-				    struct ipc_wr *);
-	void			*lbs_arg;
 	uint64_t		 lbs_lines;	/* lines ever pushed */
-	uint64_t		 lbs_dropped;	/* lines subscribers lost */
 	uint64_t		 lbs_errors;	/* failed file operations */
 };
 
@@ -155,12 +135,8 @@ void	 logbus_query(struct logbuses *, uint32_t, const char *, uint32_t,
 	    const struct logfilter *);
 int	 logbus_subscribe(struct logbuses *, uint32_t, const char *,
 	    uint32_t, struct logfilter *);
-void	 logbus_unsubscribe(struct logbuses *, uint32_t);
 void	 logbus_drop(struct logbuses *, const char *);
-void	 logbus_reset(struct logbuses *);
 void	 logbus_clear(struct logbuses *);
-size_t	 logbus_nsubs(const struct logbuses *);
-size_t	 logbus_nbuses(const struct logbuses *);
 
 /* logstore.c */
 int	 logstore_idok(const char *);

@@ -272,11 +272,12 @@ logstore_append(struct logbuses *lbs, struct logbus *lb,
 	int		 fd, rc = 0;
 
 	if (lbs->lbs_dirfd == -1 || !lb->lb_persist || n == 0 ||
-	    logstore_name(name, sizeof(name), lb->lb_id, LOGBUS_SUFFIX) == -1)
+	    logstore_name(name, sizeof(name), lb->lb_bus.sb_id,
+	    LOGBUS_SUFFIX) == -1)
 		return 0;
 	ipc_wr_init(&w);
 	for (i = 0; i < n; i++)
-		logstore_record(&w, lb->lb_id, lines[i]);
+		logstore_record(&w, lb->lb_bus.sb_id, lines[i]);
 	data = ipc_wr_data(&w, &len);
 	fd = openat(lbs->lbs_dirfd, name, O_WRONLY | O_APPEND | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -303,12 +304,14 @@ logstore_compact(struct logbuses *lbs, struct logbus *lb)
 	int		 fd = -1, ok = 0;
 
 	if (lbs->lbs_dirfd == -1 || !lb->lb_persist ||
-	    logstore_name(name, sizeof(name), lb->lb_id, LOGBUS_SUFFIX) == -1 ||
-	    logstore_name(tmp, sizeof(tmp), lb->lb_id, LOGBUS_TMPSUFFIX) == -1)
+	    logstore_name(name, sizeof(name), lb->lb_bus.sb_id,
+	    LOGBUS_SUFFIX) == -1 ||
+	    logstore_name(tmp, sizeof(tmp), lb->lb_bus.sb_id,
+	    LOGBUS_TMPSUFFIX) == -1)
 		return;
 	ipc_wr_init(&w);
 	for (i = 0; i < lb->lb_count; i++)
-		logstore_record(&w, lb->lb_id, logbus_line(lb, i));
+		logstore_record(&w, lb->lb_bus.sb_id, logbus_line(lb, i));
 	if ((data = ipc_wr_data(&w, &len)) == NULL && lb->lb_count > 0)
 		goto done;
 	if ((fd = openat(lbs->lbs_dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |

@@ -11,7 +11,7 @@
  *
  *	fd 3: the socketpair to gatewayd: the command's stdin until EOF,
  *	      then frames back [u8 kind, u32 len (BE), data]: 1 stdout,
- *	      2 stderr, 3 exit (u32 code), 4 error (text)
+ *	      2 stderr, 3 exit (u32 code), 4 error (text); libipc/execframe.c
  *	fd 4: the SSH connection (after "OK\n")
  *	argv[1]: the command string
  *
@@ -35,18 +35,13 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "execframe.h"
+
 #define SX_STDIN_MAX	(2 * 1024 * 1024)	/* > gatewayd's message cap */
 #define SX_POLL_MS	200
 #define SX_USER		"sandbox"
 #define SX_GW_FD	3
 #define SX_SSH_FD	4
-
-enum {
-	SX_STDOUT = 1,
-	SX_STDERR = 2,
-	SX_EXIT = 3,
-	SX_ERROR = 4
-};
 
 struct sx_exit {
 	int	 e_status;	/* -1 until exit-status */
@@ -57,10 +52,6 @@ static char	*sshclient_stdin(int, size_t *);
 static int	 sshclient_session(int, const char *, const char *, size_t, int,
 		    char *, size_t);
 static int	 sshclient_pump(ssh_channel, int);
-static void	 sshclient_frame(int, int, const void *, size_t);
-static void	 sshclient_write(int, const void *, size_t);
-static void	 sshclient_fail(int, const char *)
-		    __attribute__((__noreturn__));
 static int	 sshclient_hup(int);
 static void	 sshclient_on_status(ssh_session, ssh_channel, int,
 		    void *);
@@ -79,15 +70,15 @@ main(int argc, char *argv[])
 	/* Not inherited across the parent's privilege drop: set again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (argc != 2)
-		sshclient_fail(SX_GW_FD, "usage: ssh-exec command");
+		execframe_fail(SX_GW_FD, "usage: ssh-exec command");
 	if ((in = sshclient_stdin(SX_GW_FD, &inlen)) == NULL)
-		sshclient_fail(SX_GW_FD, "cannot read stdin");
+		execframe_fail(SX_GW_FD, "cannot read stdin");
 	code = sshclient_session(SX_SSH_FD, argv[1], in, inlen, SX_GW_FD, err,
 	    sizeof(err));
 	if (code == -1)
-		sshclient_fail(SX_GW_FD, err);
+		execframe_fail(SX_GW_FD, err);
 	be = htonl((uint32_t)code);
-	sshclient_frame(SX_GW_FD, SX_EXIT, &be, sizeof(be));
+	execframe_write(SX_GW_FD, EXECFRAME_EXIT, &be, sizeof(be));
 	return 0;
 }
 
@@ -196,54 +187,18 @@ sshclient_pump(ssh_channel ch, int sfd)
 			return -1;
 		if (n > 0 && (i = ssh_channel_read_nonblocking(ch, buf,
 		    sizeof(buf), 0)) > 0)
-			sshclient_frame(sfd, SX_STDOUT, buf, (size_t)i);
+			execframe_write(sfd, EXECFRAME_STDOUT, buf,
+			    (size_t)i);
 		m = ssh_channel_poll(ch, 1);
 		if (m == SSH_ERROR)
 			return -1;
 		if (m > 0 && (i = ssh_channel_read_nonblocking(ch, buf,
 		    sizeof(buf), 1)) > 0)
-			sshclient_frame(sfd, SX_STDERR, buf, (size_t)i);
+			execframe_write(sfd, EXECFRAME_STDERR, buf,
+			    (size_t)i);
 		if ((n == SSH_EOF && m == SSH_EOF) || ssh_channel_is_closed(ch))
 			return 0;
 	}
-}
-
-/* A write failure means gatewayd is gone: nobody to report to. */
-static void
-sshclient_frame(int sfd, int kind, const void *data, size_t len)
-{
-	uint8_t	 hdr[5];
-
-	hdr[0] = (uint8_t)kind;
-	hdr[1] = (uint8_t)(len >> 24);
-	hdr[2] = (uint8_t)(len >> 16);
-	hdr[3] = (uint8_t)(len >> 8);
-	hdr[4] = (uint8_t)len;
-	sshclient_write(sfd, hdr, sizeof(hdr));
-	sshclient_write(sfd, data, len);
-}
-
-static void
-sshclient_write(int fd, const void *data, size_t len)
-{
-	const uint8_t	*p = data;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(0);
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static void
-sshclient_fail(int sfd, const char *msg)
-{
-	sshclient_frame(sfd, SX_ERROR, msg, strlen(msg));
-	_exit(1);
 }
 
 /* gatewayd closed its end entirely (timeout, cancelled call). */

@@ -27,10 +27,7 @@ static int	 watchd_dispatch_parent(struct proc_self *, int,
 		    struct ipc_msg *);
 static int	 watchd_dispatch_gatewayd(struct proc_self *, int,
 		    struct ipc_msg *);
-static int	 watchd_send(void *, uint32_t, uint32_t, struct ipc_wr *);
-static void	 watchd_snapshot(struct watchd *, struct ipc_msg *);
-static void	 watchd_platform(struct watchd *, struct ipc_msg *);
-static void	 watchd_gone(struct watchd *, struct ipc_msg *);
+static void	 watchd_event(struct watchd *, struct ipc_msg *, int);
 static void	 watchd_sub(struct watchd *, struct ipc_msg *);
 static void	 watchd_sandbox(struct proc_self *);
 static int	 watchd_ctl_keys(struct proc_self *, uint32_t);
@@ -53,7 +50,7 @@ main(int argc, char *argv[])
 	static struct watchd	 wd;
 
 	proc_child_init(&wd.wd_ps, PROC_WATCH, argc, argv);
-	watchbus_init(&wd.wd_buses, watchd_send, &wd);
+	watchbus_init(&wd.wd_buses, subs_gatewayd, &wd.wd_ps);
 	proc_child_handlers(&wd.wd_ps, watchd_peers,
 	    sizeof(watchd_peers) / sizeof(watchd_peers[0]));
 	/* a snapshot may be as large as a sandbox record */
@@ -78,111 +75,61 @@ static int
 watchd_dispatch_gatewayd(struct proc_self *ps, int peer, struct ipc_msg *msg)
 {
 	struct watchd	*wd = ps->ps_arg;
+	char		 id[WATCHBUS_IDMAX + 1];
 
 	switch (ipc_type(msg)) {
-	case IPC_WATCH_RESET:
-		if (proc_msg_empty(msg) == -1)
-			proc_badmsg(ps, peer, msg);
-		watchbus_reset(&wd->wd_buses);
-		break;
 	case IPC_WATCH_SNAPSHOT:
-		watchd_snapshot(wd, msg);
+		watchd_event(wd, msg, 1);
 		break;
 	case IPC_WATCH_PLATFORM:
-		watchd_platform(wd, msg);
+		watchd_event(wd, msg, 0);
 		break;
-	case IPC_WATCH_GONE:
-		watchd_gone(wd, msg);
+	case IPC_WATCH_GONE:	/* [str sandbox_id] */
+		if (subs_msg_id(msg, id, sizeof(id)) == -1)
+			proc_badmsg(ps, peer, msg);
+		subs_drop(&wd->wd_buses.wbs_subs, id);
 		break;
 	case IPC_WATCH_SUB:
 		watchd_sub(wd, msg);
 		break;
-	case IPC_WATCH_UNSUB:
-		if (proc_msg_empty(msg) == -1)
-			proc_badmsg(ps, peer, msg);
-		watchbus_unsubscribe(&wd->wd_buses, ipc_peerid(msg));
-		break;
 	default:
-		return -1;
+		return subs_dispatch(&wd->wd_buses.wbs_subs, ps, peer, msg);
 	}
 	return 0;
 }
 
-static int
-watchd_send(void *arg, uint32_t type, uint32_t peerid, struct ipc_wr *w)
-{
-	struct watchd	*wd = arg;
-
-	return proc_child_compose_wr(&wd->wd_ps, PROC_GATEWAY, type, peerid,
-	    -1, w);
-}
-
-/* [str sandbox_id, u32 phase, bin SandboxStreamEvent] */
+/*
+ * A snapshot [str sandbox_id, u32 phase, bin SandboxStreamEvent] or a
+ * platform event [str sandbox_id, bin SandboxStreamEvent].  The event
+ * lives in the reader's zone: it goes out before ipc_rd_end.
+ */
 static void
-watchd_snapshot(struct watchd *wd, struct ipc_msg *msg)
+watchd_event(struct watchd *wd, struct ipc_msg *msg, int snapshot)
 {
 	struct ipc_rd	 r;
 	char		 id[WATCHBUS_IDMAX + 1];
 	const void	*buf = NULL;
 	size_t		 len = 0;
-	uint32_t	 n = 0, phase = 0;
+	uint32_t	 n = 0, want = snapshot ? 3 : 2, phase = 0;
 
 	ipc_rd_init(&r, msg);
 	ipc_rd_array(&r, &n);
-	if (n == 3) {
+	if (n == want) {
 		ipc_rd_strbuf(&r, id, sizeof(id));
-		ipc_rd_u32(&r, &phase);
+		if (snapshot)
+			ipc_rd_u32(&r, &phase);
 		ipc_rd_bin(&r, &buf, &len);
 	}
-	if (n != 3 || ipc_rd_error(&r)) {
+	if (n != want || ipc_rd_error(&r)) {
 		ipc_rd_end(&r);
 		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
 	}
-	watchbus_snapshot(&wd->wd_buses, id, phase, buf, len);
+	if (snapshot)
+		watchbus_snapshot(&wd->wd_buses, id, phase, buf, len);
+	else
+		watchbus_platform(&wd->wd_buses, id, buf, len);
 	if (ipc_rd_end(&r) == -1)
 		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
-}
-
-/* [str sandbox_id, bin SandboxStreamEvent] */
-static void
-watchd_platform(struct watchd *wd, struct ipc_msg *msg)
-{
-	struct ipc_rd	 r;
-	char		 id[WATCHBUS_IDMAX + 1];
-	const void	*buf = NULL;
-	size_t		 len = 0;
-	uint32_t	 n = 0;
-
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 2) {
-		ipc_rd_strbuf(&r, id, sizeof(id));
-		ipc_rd_bin(&r, &buf, &len);
-	}
-	if (n != 2 || ipc_rd_error(&r)) {
-		ipc_rd_end(&r);
-		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
-	}
-	watchbus_platform(&wd->wd_buses, id, buf, len);
-	if (ipc_rd_end(&r) == -1)
-		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
-}
-
-/* [str sandbox_id] */
-static void
-watchd_gone(struct watchd *wd, struct ipc_msg *msg)
-{
-	struct ipc_rd	 r;
-	char		 id[WATCHBUS_IDMAX + 1];
-	uint32_t	 n = 0;
-
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_strbuf(&r, id, sizeof(id));
-	if (ipc_rd_end(&r) == -1 || n != 1)
-		proc_badmsg(&wd->wd_ps, PROC_GATEWAY, msg);
-	watchbus_gone(&wd->wd_buses, id);
 }
 
 /* [str sandbox_id, bool status, bool events, bool stop_on_terminal] */
@@ -190,7 +137,6 @@ static void
 watchd_sub(struct watchd *wd, struct ipc_msg *msg)
 {
 	struct ipc_rd	 r;
-	struct ipc_wr	 w;
 	char		 id[WATCHBUS_IDMAX + 1];
 	uint32_t	 n = 0;
 	int		 status = 0, events = 0, stop = 0;
@@ -208,11 +154,8 @@ watchd_sub(struct watchd *wd, struct ipc_msg *msg)
 	if (watchbus_subscribe(&wd->wd_buses, ipc_peerid(msg), id, status,
 	    events, stop) == 0)
 		return;
-	ipc_wr_init(&w);
-	ipc_wr_array(&w, 2);
-	ipc_wr_u32(&w, GRPC_INTERNAL);
-	ipc_wr_str(&w, "watch subscription refused");
-	watchd_send(wd, IPC_WATCH_END, ipc_peerid(msg), &w);
+	subs_end(&wd->wd_buses.wbs_subs, ipc_peerid(msg), GRPC_INTERNAL,
+	    "watch subscription refused");
 }
 
 /*
@@ -224,15 +167,10 @@ static void
 watchd_sandbox(struct proc_self *ps)
 {
 	struct watchd	*wd = ps->ps_arg;
-	struct ipc_wr	 w;
 
 	sandbox_unveil(NULL, NULL);
 	sandbox_pledge("stdio unix recvfd");
-	if (ps->ps_restarts > 0) {
-		ipc_wr_init(&w);
-		ipc_wr_array(&w, 0);
-		watchd_send(wd, IPC_WATCH_RESET, 0, &w);
-	}
+	subs_restarted(&wd->wd_buses.wbs_subs, ps);
 }
 
 static int
@@ -249,11 +187,11 @@ watchd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 {
 	struct watchd	*wd = ps->ps_arg;
 
-	control_kv_u64(w, "subscribers", watchbus_nsubs(&wd->wd_buses));
+	control_kv_u64(w, "subscribers", wd->wd_buses.wbs_subs.s_nsubs);
 	if (type != IPC_CTL_STATS)
 		return;
-	control_kv_u64(w, "sandboxes", watchbus_nbuses(&wd->wd_buses));
+	control_kv_u64(w, "sandboxes", wd->wd_buses.wbs_subs.s_nbuses);
 	control_kv_u64(w, "snapshots", wd->wd_buses.wbs_snapshots);
 	control_kv_u64(w, "platform_events", wd->wd_buses.wbs_events);
-	control_kv_u64(w, "dropped", wd->wd_buses.wbs_dropped);
+	control_kv_u64(w, "dropped", wd->wd_buses.wbs_subs.s_dropped);
 }

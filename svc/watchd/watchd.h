@@ -12,16 +12,14 @@
 #ifndef WATCHD_H
 #define WATCHD_H
 
-#include <sys/queue.h>
-#include <sys/tree.h>
-
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ipc_pack.h"
+#include "subs.h"
 
 #define WATCHBUS_EVENTS		50	/* platform events replayed */
-#define WATCHBUS_IDMAX		128
+#define WATCHBUS_IDMAX		SUBS_IDMAX
 #define WATCHBUS_MAXSIZE	(4 * 1024 * 1024) /* gatewayd channel frames */
 #define WATCHBUS_MAXQUEUE	(32 * 1024 * 1024)
 
@@ -31,17 +29,11 @@
 
 #define WATCH_PHASE_READY	2	/* SANDBOX_PHASE_READY */
 
-struct watchbus;
-
 struct watchsub {
-	RB_ENTRY(watchsub)	 ws_node;	/* wbs_subs, by id */
-	TAILQ_ENTRY(watchsub)	 ws_entry;	/* wb_subs */
-	uint32_t		 ws_id;		/* gatewayd's peerid */
-	struct watchbus		*ws_bus;
+	struct subs_sub		 ws_sub;	/* first: subs.c's part */
 	int			 ws_status;	/* follow_status */
 	int			 ws_events;	/* follow_events */
 	int			 ws_stop;	/* stop_on_terminal */
-	uint64_t		 ws_dropped;
 };
 
 struct watchevent {
@@ -50,27 +42,17 @@ struct watchevent {
 };
 
 struct watchbus {
-	RB_ENTRY(watchbus)	 wb_node;
-	char			 wb_id[WATCHBUS_IDMAX + 1];
+	struct subs_bus		 wb_bus;	/* first: subs.c's part */
 	struct watchevent	 wb_ring[WATCHBUS_EVENTS];
 	size_t			 wb_head;
 	size_t			 wb_count;
-	TAILQ_HEAD(, watchsub)	 wb_subs;
 };
 
-RB_HEAD(watchbus_tree, watchbus);
-RB_HEAD(watchsub_tree, watchsub);
-
-/* As struct logbuses: frames to gatewayd go through wbs_send. */
+/* Frames to gatewayd go through wbs_subs's send function. */
 struct watchbuses {
-	struct watchbus_tree	 wbs_buses;
-	struct watchsub_tree	 wbs_subs;
-	int			(*wbs_send)(void *, uint32_t, uint32_t,
-				    struct ipc_wr *);
-	void			*wbs_arg;
+	struct subs		 wbs_subs;
 	uint64_t		 wbs_snapshots;
 	uint64_t		 wbs_events;
-	uint64_t		 wbs_dropped;
 };
 
 /* watchbus.c */
@@ -80,13 +62,7 @@ void	 watchbus_snapshot(struct watchbuses *, const char *, uint32_t,
 	    const void *, size_t);
 void	 watchbus_platform(struct watchbuses *, const char *, const void *,
 	    size_t);
-void	 watchbus_gone(struct watchbuses *, const char *);
 int	 watchbus_subscribe(struct watchbuses *, uint32_t, const char *, int,
 	    int, int);
-void	 watchbus_unsubscribe(struct watchbuses *, uint32_t);
-void	 watchbus_reset(struct watchbuses *);
-void	 watchbus_clear(struct watchbuses *);
-size_t	 watchbus_nsubs(const struct watchbuses *);
-size_t	 watchbus_nbuses(const struct watchbuses *);
 
 #endif /* WATCHD_H */

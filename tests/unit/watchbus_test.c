@@ -110,13 +110,13 @@ test_replay_and_follow(void **state)
 	assert_int_equal(c.c_n, 1);
 	assert_int_equal(c.c_frames[0].f_peerid, 2);
 	c.c_n = 0;
-	watchbus_unsubscribe(&wbs, 2);
+	subs_unsubscribe(&wbs.wbs_subs, 2);
 	platform(&wbs, "sb", 61);
 	assert_int_equal(c.c_n, 0);
-	assert_int_equal(watchbus_nsubs(&wbs), 1);
-	watchbus_reset(&wbs);
-	assert_int_equal(watchbus_nsubs(&wbs), 0);
-	watchbus_clear(&wbs);
+	assert_int_equal(wbs.wbs_subs.s_nsubs, 1);
+	subs_reset(&wbs.wbs_subs);
+	assert_int_equal(wbs.wbs_subs.s_nsubs, 0);
+	subs_clear(&wbs.wbs_subs);
 }
 
 static void
@@ -140,7 +140,7 @@ test_stop_lag_gone(void **state)
 	assert_int_equal(c.c_frames[1].f_type, IPC_WATCH_END);
 	assert_int_equal(c.c_frames[1].f_peerid, 1);
 	assert_int_equal(c.c_frames[1].f_a, GRPC_OK);
-	assert_int_equal(watchbus_nsubs(&wbs), 2);
+	assert_int_equal(wbs.wbs_subs.s_nsubs, 2);
 	c.c_n = 0;
 	/* A full queue: both lag; the next change ends them. */
 	c.c_fail = 1;
@@ -151,17 +151,17 @@ test_stop_lag_gone(void **state)
 	assert_int_equal(c.c_frames[0].f_a, GRPC_RESOURCE_EXHAUSTED);
 	assert_string_equal(c.c_frames[0].f_text,
 	    "watch stream lagged; dropped 2 messages");
-	assert_int_equal(watchbus_nsubs(&wbs), 0);
+	assert_int_equal(wbs.wbs_subs.s_nsubs, 0);
 	c.c_n = 0;
 	/* Deletion closes the stream. */
 	assert_int_equal(watchbus_subscribe(&wbs, 4, "sb", 0, 0, 0), 0);
-	watchbus_gone(&wbs, "sb");
+	subs_drop(&wbs.wbs_subs, "sb");
 	assert_int_equal(c.c_n, 1);
 	assert_int_equal(c.c_frames[0].f_type, IPC_WATCH_END);
 	assert_int_equal(c.c_frames[0].f_a, GRPC_CANCELLED);
 	assert_string_equal(c.c_frames[0].f_text, "stream closed");
-	assert_int_equal(watchbus_nbuses(&wbs), 0);
-	watchbus_clear(&wbs);
+	assert_int_equal(wbs.wbs_subs.s_nbuses, 0);
+	subs_clear(&wbs.wbs_subs);
 }
 
 int
