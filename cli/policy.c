@@ -4,9 +4,12 @@
  *
  * openshell policy set|get|list (control-plane §2.6, §5.2).  set reads
  * a YAML policy (libpolicy), sends it as a new revision and, with
- * --wait, polls the revision's status once a second until the sandbox
- * reports it LOADED (exit 0), FAILED (1) or SUPERSEDED (0), or the
- * timeout passes (124).
+ * --wait, polls the revision's status until the sandbox reports it
+ * LOADED (exit 0), FAILED (1) or SUPERSEDED (0), or the timeout passes
+ * (124).  The supervisor hears of a revision at once and loads it in
+ * tens of milliseconds, so the polls start 20 ms apart and back off by
+ * half each time up to the reference's one second: the answer comes
+ * little after the load, and a slow one costs few calls.
  */
 
 #include <getopt.h>
@@ -24,7 +27,8 @@
 #include "proto/openshell.pb-c.h"
 
 #define POLICY_WAIT_EXIT	124
-#define POLICY_POLL_MS		1000
+#define POLICY_POLL_MS		1000	/* the backoff's ceiling */
+#define POLICY_POLL_FIRST_MS	20
 #define POLICY_HASH_SHORT	12
 
 struct policy_opts {
@@ -284,8 +288,10 @@ policy_wait(struct rpc *r, struct policy_opts *po, uint32_t version)
 	struct grpc_status				 st;
 	int64_t						 deadline, left;
 	int						 status = 0;
+	int						 delay;
 
 	deadline = policy_now() + (int64_t)po->po_timeout * 1000;
+	delay = POLICY_POLL_FIRST_MS;
 	for (;;) {
 		if (policy_status(r, po, version, &resp, &st) != GRPC_OK)
 			return rpc_fail(r, &st);
@@ -312,9 +318,11 @@ policy_wait(struct rpc *r, struct policy_opts *po, uint32_t version)
 			    policy_status_name(status));
 			return POLICY_WAIT_EXIT;
 		}
-		/* The reference polls once a second; there is no event. */
-		poll(NULL, 0, left < POLICY_POLL_MS ? (int)left :
-		    POLICY_POLL_MS);
+		/* The reference polls once a second. */
+		poll(NULL, 0, left < delay ? (int)left : delay);
+		delay += delay / 2;
+		if (delay > POLICY_POLL_MS)
+			delay = POLICY_POLL_MS;
 	}
 	protobuf_c_message_free_unpacked(&resp->base, NULL);
 	return status == OPENSHELL__V1__POLICY_STATUS__POLICY_STATUS_FAILED ?

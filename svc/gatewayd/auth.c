@@ -6,7 +6,8 @@
  * (the TLS layer already refused clients without one from our CA).
  * CN openshell-admin is the CLI and may call everything.  Any other CN
  * is a sandbox id, issued with the sandbox's supervisor certificate:
- * it may call the supervisor RPCs, and only about its own sandbox.
+ * it may call the supervisor RPCs, and only about its own sandbox;
+ * WatchSandbox only for its status (auth_watch()).
  * (The reference gateway has no per-RPC authorization at all; ours
  * keeps one sandbox from reading another's secrets.)
  */
@@ -83,4 +84,23 @@ auth_sandbox_name(struct gatewayd *gd, struct grpc_call *call,
 		return 0;
 	auth_deny(call);
 	return -1;
+}
+
+/*
+ * WatchSandbox: the admin follows anything; a sandbox only its own
+ * status, which is all its supervisor needs to hear of new policy
+ * revisions (the gateway's log lines and platform events about it are
+ * the operator's).  0, or -1 with the call finished.
+ */
+int
+auth_watch(struct gatewayd *gd, struct grpc_call *call, const char *id,
+    int logs_or_events)
+{
+	if (auth_sandbox(gd, call, id) == -1)
+		return -1;
+	if (logs_or_events && !auth_is_admin(call)) {
+		auth_deny(call);
+		return -1;
+	}
+	return 0;
 }

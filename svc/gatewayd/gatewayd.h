@@ -90,6 +90,7 @@ int	 auth_class_ok(struct grpc_call *, int);
 int	 auth_sandbox(struct gatewayd *, struct grpc_call *, const char *);
 int	 auth_sandbox_name(struct gatewayd *, struct grpc_call *,
 	    const char *);
+int	 auth_watch(struct gatewayd *, struct grpc_call *, const char *, int);
 void	 auth_deny(struct grpc_call *);
 
 /*

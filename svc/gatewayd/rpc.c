@@ -85,7 +85,8 @@ static struct rpc_row rpc_rows[] = {
 	    V1(get_sandbox_logs)),
 	ROW(OS "PushSandboxLogs",	GRPC_CLIENT_STREAM, RPC_SANDBOX,
 	    V1(push_sandbox_logs)),
-	ROW(OS "WatchSandbox",	GRPC_SERVER_STREAM, RPC_ADMIN,
+	/* A supervisor watches its own status (rpc_watch.c). */
+	ROW(OS "WatchSandbox",	GRPC_SERVER_STREAM, RPC_SANDBOX,
 	    V1(watch_sandbox)),
 	ROW(OS "SubmitPolicyAnalysis",	GRPC_UNARY, RPC_ADMIN,
 	    V1(submit_policy_analysis)),

@@ -136,6 +136,8 @@ static int	 cfg_sandbox_get(struct gatewayd *, struct grpc_call *,
 static int	 cfg_sandbox_put(struct gatewayd *, struct grpc_call *,
 		    const Sandbox *);
 static void	 cfg_notify(struct gatewayd *, const Sandbox *);
+static void	 cfg_notify_all(struct gatewayd *);
+static int	 cfg_notify_cb(const struct store_object *, void *);
 static int	 cfg_settings_load(struct gatewayd *, struct grpc_call *,
 		    const char *, struct policy_hash_settings *);
 static int	 cfg_settings_save(struct gatewayd *, struct grpc_call *,
@@ -290,6 +292,37 @@ cfg_notify(struct gatewayd *gd, const Sandbox *sb)
 {
 	if (bus_sandbox_changed != NULL)
 		bus_sandbox_changed(gd, sb);
+}
+
+/*
+ * The global policy changed every sandbox's effective policy: each one
+ * gets a snapshot, which is what tells its supervisor to fetch its
+ * config (the reference notifies nobody and leaves it to the poll).
+ * Readers of snapshots are unaffected: the record did not change.
+ */
+static void
+cfg_notify_all(struct gatewayd *gd)
+{
+	if (bus_sandbox_changed == NULL)
+		return;
+	if (store_list(gd->gd_store, STORE_T_SANDBOX, 0, 0, cfg_notify_cb,
+	    gd) != 0)
+		log_warnx("global policy: cannot list the sandboxes to notify");
+}
+
+/* Publishing only: a list callback must not write the store. */
+static int
+cfg_notify_cb(const struct store_object *obj, void *arg)
+{
+	struct gatewayd	*gd = arg;
+	Sandbox		*sb;
+
+	if ((sb = openshell__datamodel__v1__sandbox__unpack(NULL, obj->so_len,
+	    obj->so_payload)) == NULL)
+		return 0;
+	bus_sandbox_changed(gd, sb);
+	openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
+	return 0;
 }
 
 static char *
@@ -1173,6 +1206,7 @@ cfg_update_global_policy(struct gatewayd *gd, struct grpc_call *call,
 		gs.revision++;
 		if (cfg_settings_save(gd, call, NULL, NULL, &gs) == -1)
 			goto done;
+		cfg_notify_all(gd);
 	}
 	log_info("global policy version %u (%.12s)", version, cp.cp_hash);
 	cfg_reply_update(call, version, cp.cp_hash, gs.revision, 0);
@@ -1223,6 +1257,9 @@ cfg_update_global_setting(struct gatewayd *gd, struct grpc_call *call,
 		gs.revision++;
 		if (cfg_settings_save(gd, call, NULL, NULL, &gs) == -1)
 			goto done;
+		/* Released: every sandbox goes back to its own policy. */
+		if (strcmp(key, CFG_POLICY_KEY) == 0)
+			cfg_notify_all(gd);
 	}
 	cfg_reply_update(call, 0, NULL, gs.revision,
 	    req->delete_setting && changed);

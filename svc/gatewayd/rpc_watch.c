@@ -12,6 +12,10 @@
  * server's per-stream limit) or holds WATCH_QUEUE_MAX bytes, has
  * lagged: it ends at once, so that a slow reader never holds up the
  * buses or the other streams.
+ *
+ * Besides the CLI, a sandbox's supervisor watches its own sandbox's
+ * status (auth_watch()): every snapshot tells it to fetch its config,
+ * which is how a new policy revision reaches it at once (gwlink.c).
  */
 
 #include <stdio.h>
@@ -85,6 +89,9 @@ rpc_watch(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 		rpc_error(call, GRPC_INVALID_ARGUMENT, "id is required");
 		goto done;
 	}
+	if (auth_watch(gd, call, req->id, req->follow_logs ||
+	    req->follow_events) == -1)
+		goto done;
 	/* No bus for an unknown id: the existence check comes first. */
 	if ((rc = rpc_sandbox_get(gd, req->id, NULL, &sb)) != STORE_OK) {
 		rpc_error(call, rc == STORE_NOTFOUND ? GRPC_NOT_FOUND :

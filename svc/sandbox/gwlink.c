@@ -11,11 +11,31 @@
  * again; baseline paths the enrichment added are synced back the same
  * way; then GetSandboxProviderEnvironment (secrets to proxyd only).
  *
- * Once the agent runs the supervisor never blocks: an async client
- * polls GetSandboxConfig every OPENSHELL_POLICY_POLL_INTERVAL_SECS; a
- * new policy_hash goes through the whole pipeline and, if it passes,
- * to proxyd; ReportPolicyStatus says LOADED or FAILED (the last good
- * policy stays).  The same client carries the log stream (logpush.c).
+ * Once the agent runs the supervisor never blocks: everything goes
+ * through one async client, which also carries the log stream
+ * (logpush.c).  A new revision is heard of at once, not at the next
+ * poll (sandbox.md §1.9 polls every 10 s): the supervisor keeps a
+ * WatchSandbox stream open on its own sandbox (follow_status, which
+ * the gateway allows a sandbox for itself only), and the gateway sends
+ * a snapshot whenever UpdateConfig stores a revision of this sandbox's
+ * policy or changes the global one.  Every snapshot -- also the stream's
+ * first, which covers whatever happened while it was down, and those
+ * of unrelated changes -- asks for one GetSandboxConfig: at most one
+ * in flight and one pending, so a burst costs two.  The stream comes
+ * back after a backoff (WATCH_BACKOFF_*) whenever it ends; while it is
+ * not up, GetSandboxConfig is polled every
+ * OPENSHELL_POLICY_POLL_INTERVAL_SECS as before (an older gateway that
+ * refuses the stream to a sandbox gets exactly the reference's poll),
+ * and while it is, WATCH_POLL_EVERY times less often.
+ *
+ * A config whose policy_hash is new goes through the whole pipeline
+ * and, if it passes, to proxyd, which swaps its engine and closes the
+ * tunnels the new policy no longer allows; ReportPolicyStatus says
+ * LOADED or FAILED with the pipeline's error (the last good policy
+ * stays).  LOADED goes out with the policy, not after proxyd's swap:
+ * proxyd compiles what the pipeline compiled already, and has no
+ * answer to wait for.  Only revisions of the sandbox's own policy are
+ * reported.
  */
 
 #include <stdio.h>
@@ -38,6 +58,9 @@
 #define GW_TIMEOUT_MS		10000
 #define GW_CONNECT_TRIES	10
 #define GW_POLL_DEFAULT		10
+#define WATCH_BACKOFF_MIN	500	/* ms */
+#define WATCH_BACKOFF_MAX	30000
+#define WATCH_POLL_EVERY	6	/* poll ticks while the watch is up */
 #define GW_DISK_POLICY		"/etc/openshell/policy.yaml"
 #define GW_DISK_POLICY_OLD	"/etc/navigator/policy.yaml"
 
@@ -53,8 +76,14 @@ struct gwlink {
 	struct grpc_aclient	*gl_ac;
 	struct event		*gl_poll;
 	struct grpc_acall	*gl_inflight;
-	GwConfig		*gl_resp;	/* of the poll in flight */
+	GwConfig		*gl_resp;	/* of the fetch in flight */
+	int			 gl_pending;	/* one more fetch after it */
 	int			 gl_interval;	/* s */
+	struct grpc_acall	*gl_watch;	/* WatchSandbox, or NULL */
+	int			 gl_watch_up;	/* it delivered a snapshot */
+	struct event		*gl_watch_ev;	/* its restart */
+	int			 gl_backoff;	/* ms */
+	unsigned int		 gl_ticks;	/* poll ticks, watch up */
 	uint64_t		 gl_revision;
 	char			*gl_hash;
 	uint32_t		 gl_version;
@@ -75,6 +104,12 @@ static void	 gwlink_providers(struct gwlink *);
 static int	 gwlink_prepare(struct sandbox *, const GwPolicy *,
 		    struct policy **, char **, int *, char **);
 static void	 gwlink_tick(int, short, void *);
+static void	 gwlink_refresh(struct gwlink *);
+static void	 gwlink_watch(int, short, void *);
+static void	 gwlink_watch_msg(struct grpc_acall *, const uint8_t *,
+		    size_t, void *);
+static void	 gwlink_watch_done(struct grpc_acall *,
+		    const struct grpc_status *, void *);
 static void	 gwlink_poll_msg(struct grpc_acall *, const uint8_t *, size_t,
 		    void *);
 static void	 gwlink_poll_done(struct grpc_acall *,
@@ -431,7 +466,8 @@ gwlink_prepare(struct sandbox *sb, const GwPolicy *pb, struct policy **pp,
 
 /*
  * The event loop exists: from now on everything is asynchronous.  The
- * log stream starts (queued lines go first), then the policy poll.
+ * log stream starts (queued lines go first), then the watch and the
+ * fallback poll.
  */
 void
 gwlink_start(struct sandbox *sb, struct event_base *base)
@@ -454,8 +490,11 @@ gwlink_start(struct sandbox *sb, struct event_base *base)
 	tv.tv_sec = gl->gl_interval;
 	tv.tv_usec = 0;
 	if ((gl->gl_poll = event_new(base, -1, EV_PERSIST, gwlink_tick,
-	    gl)) == NULL || event_add(gl->gl_poll, &tv) == -1)
+	    gl)) == NULL || event_add(gl->gl_poll, &tv) == -1 ||
+	    (gl->gl_watch_ev = evtimer_new(base, gwlink_watch, gl)) == NULL)
 		fatalx("%s: event", __func__);
+	gl->gl_backoff = WATCH_BACKOFF_MIN;
+	gwlink_watch(-1, 0, gl);
 }
 
 /* proxyd serves the startup policy: say so. */
@@ -469,19 +508,36 @@ gwlink_loaded(struct sandbox *sb)
 		gwlink_report(gl, gl->gl_version, 1, NULL);
 }
 
+/*
+ * The fallback poll: every tick while the watch is not up, every
+ * WATCH_POLL_EVERY-th while it is, against a snapshot lost on the
+ * gateway's side without the stream ending.
+ */
 static void
 gwlink_tick(int fd, short ev, void *arg)
 {
-	struct gwlink					*gl = arg;
+	struct gwlink	*gl = arg;
+
+	(void)fd;
+	(void)ev;
+	if (!gl->gl_watch_up || ++gl->gl_ticks % WATCH_POLL_EVERY == 0)
+		gwlink_refresh(gl);
+}
+
+/* One GetSandboxConfig; asked for during one, one more after it. */
+static void
+gwlink_refresh(struct gwlink *gl)
+{
 	Openshell__Sandbox__V1__GetSandboxConfigRequest	 req =
 	    OPENSHELL__SANDBOX__V1__GET_SANDBOX_CONFIG_REQUEST__INIT;
 	uint8_t						 buf[512];
 	size_t						 len;
 
-	(void)fd;
-	(void)ev;
-	if (gl->gl_inflight != NULL)
+	if (gl->gl_inflight != NULL) {
+		gl->gl_pending = 1;
 		return;
+	}
+	gl->gl_pending = 0;
 	req.sandbox_id = gl->gl_sb->sb_id;
 	if ((len = protobuf_c_message_get_packed_size(&req.base)) >
 	    sizeof(buf))
@@ -523,6 +579,72 @@ gwlink_poll_done(struct grpc_acall *call, const struct grpc_status *st,
 		openshell__sandbox__v1__get_sandbox_config_response__free_unpacked(
 		    gl->gl_resp, NULL);
 	gl->gl_resp = NULL;
+	if (gl->gl_pending)
+		gwlink_refresh(gl);
+}
+
+/* (Re)opens the WatchSandbox stream on our own sandbox. */
+static void
+gwlink_watch(int fd, short ev, void *arg)
+{
+	struct gwlink				*gl = arg;
+	Openshell__V1__WatchSandboxRequest	 req =
+	    OPENSHELL__V1__WATCH_SANDBOX_REQUEST__INIT;
+	uint8_t					 buf[512];
+	size_t					 len;
+
+	(void)fd;
+	(void)ev;
+	req.id = gl->gl_sb->sb_id;
+	req.follow_status = 1;
+	/* As for the poll: an id this long never reaches the gateway. */
+	if ((len = protobuf_c_message_get_packed_size(&req.base)) >
+	    sizeof(buf))
+		return;
+	protobuf_c_message_pack(&req.base, buf);
+	gl->gl_watch_up = 0;
+	gl->gl_watch = grpc_aclient_call(gl->gl_ac, GW_OS "WatchSandbox", buf,
+	    len, 0, gwlink_watch_msg, gwlink_watch_done, gl);
+}
+
+/* Any snapshot may mean a new revision: ask (the content is moot). */
+static void
+gwlink_watch_msg(struct grpc_acall *call, const uint8_t *msg, size_t len,
+    void *arg)
+{
+	struct gwlink	*gl = arg;
+
+	(void)call;
+	(void)msg;
+	(void)len;
+	if (!gl->gl_watch_up)
+		log_debug("policy watch up");
+	gl->gl_watch_up = 1;
+	gl->gl_backoff = WATCH_BACKOFF_MIN;
+	gwlink_refresh(gl);
+}
+
+/*
+ * The stream ended (gateway gone, restarted, lagging, or refusing
+ * it): the poll takes over until a new one delivers a snapshot.
+ */
+static void
+gwlink_watch_done(struct grpc_acall *call, const struct grpc_status *st,
+    void *arg)
+{
+	struct gwlink	*gl = arg;
+	struct timeval	 tv;
+
+	(void)call;
+	gl->gl_watch = NULL;
+	gl->gl_watch_up = 0;
+	log_debug("policy watch: %s: %s; again in %d ms",
+	    grpc_wire_code_name(st->code), st->message, gl->gl_backoff);
+	tv.tv_sec = gl->gl_backoff / 1000;
+	tv.tv_usec = (gl->gl_backoff % 1000) * 1000;
+	evtimer_add(gl->gl_watch_ev, &tv);
+	gl->gl_backoff = gl->gl_backoff * 2 > WATCH_BACKOFF_MAX ?
+	    WATCH_BACKOFF_MAX : gl->gl_backoff * 2;
 }
 
 /*
