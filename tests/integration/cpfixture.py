@@ -18,11 +18,15 @@ cp.client_creds(cn)      credentials for a client cert with that CN,
 cp.gateway    the gatewaytree.Gateway-like handle: .log (LogStream),
               .admin(...), .pid_of(service), .state_dir, .proc
 
+A module-scoped fixture wraps `with control_plane() as gw: yield gw`
+(the same start and teardown, without the sanitizer check of cp).
+
 Readiness is the --ready-fd line; nothing sleeps.  The state directory
 is made searchable (0711) because gatewayd runs as _openshell when the
 tests run as root and must reach its database directory.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -32,8 +36,7 @@ import tempfile
 
 import pytest
 
-from gatewaytree import BUILD, LogStream, TIMEOUT, binary, child_pids, \
-    wait_gone
+from gatewaytree import BUILD, LogStream, Tree, child_pids, wait_gone
 
 PROTO = os.path.join(BUILD, "python", "proto")
 if PROTO not in sys.path:
@@ -47,14 +50,13 @@ def _read(path):
         return f.read()
 
 
-class ControlPlane:
+class ControlPlane(Tree):
     def __init__(self, root, extra_args=()):
         self.root = root
         self.state_dir = os.path.join(root, "state")
         self.run_dir = os.path.join(self.state_dir, "run")
         self.pki = os.path.join(self.state_dir, "pki")
-        self.gateway_bin = binary("bin", "openshell-gateway")
-        self.cli_bin = binary("bin", "openshell")
+        self.find_binaries()
         self._channels = []
         self.start(extra_args)
 
@@ -118,23 +120,6 @@ class ControlPlane:
             root_certificates=self.ca, private_key=key,
             certificate_chain=crt)
 
-    def admin(self, service, *args, as_json=False, check=True):
-        import json
-        cmd = [self.cli_bin, "admin", service] + list(args)
-        cmd += ["--state-dir", self.state_dir]
-        if as_json:
-            cmd += ["-o", "json"]
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=TIMEOUT)
-        if check:
-            assert r.returncode == 0, (cmd, r.stdout, r.stderr)
-        if as_json and r.returncode == 0:
-            return json.loads(r.stdout)
-        return r
-
-    def pid_of(self, service):
-        return self.admin(service, "status", as_json=True)["pid"]
-
     def close_channels(self):
         for ch in self._channels:
             ch.close()
@@ -142,15 +127,7 @@ class ControlPlane:
 
     def stop(self):
         self.close_channels()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.thread.join(timeout=TIMEOUT)
-        return self.proc.returncode
+        return super().stop()
 
 
 def make_root():
@@ -159,10 +136,12 @@ def make_root():
     return root
 
 
-@pytest.fixture
-def cp():
+@contextlib.contextmanager
+def control_plane(extra_args=()):
+    """A ControlPlane in a fresh root for the block; afterwards it is
+    stopped, its children are waited for and the root is removed."""
     root = make_root()
-    gw = ControlPlane(root)
+    gw = ControlPlane(root, extra_args)
     try:
         yield gw
     finally:
@@ -170,6 +149,12 @@ def cp():
         gw.stop()
         wait_gone(pids)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def cp():
+    with control_plane() as gw:
+        yield gw
     # Sanitizer builds report into the log; no daemon may have crashed.
     bad = [l for l in gw.log.lines
            if re.search(r"Sanitizer|runtime error|fatal in", l)]

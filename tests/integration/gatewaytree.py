@@ -124,26 +124,15 @@ class LogStream:
             return "\n".join(self.lines)
 
 
-class Gateway:
-    def __init__(self, state_dir, extra_args=()):
-        self.state_dir = str(state_dir)
-        self.run_dir = os.path.join(self.state_dir, "run")
+class Tree:
+    """What every handle on a running openshell-gateway tree shares:
+    the binaries, `openshell admin` on its state directory, and a
+    SIGTERM stop.  A subclass sets state_dir and starts proc, with its
+    stderr followed by log (a LogStream)."""
+
+    def find_binaries(self):
         self.gateway_bin = binary("bin", "openshell-gateway")
         self.cli_bin = binary("bin", "openshell")
-        env = dict(os.environ)
-        env.pop("OPENSHELL_LIBEXEC", None)
-        self.proc = subprocess.Popen(
-            # An ephemeral gRPC port: suites may run side by side.
-            [self.gateway_bin, "-d", "--state-dir", self.state_dir,
-             "--port", "0"] + list(extra_args),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, env=env)
-        self.log = LogStream(self.proc.stderr)
-        try:
-            self.log.wait_for(r"^gateway: gateway ready$")
-        except AssertionError:
-            self.stop()
-            raise
 
     def admin(self, service, *args, as_json=False, check=True):
         cmd = [self.cli_bin, "admin", service] + list(args)
@@ -164,9 +153,6 @@ class Gateway:
     def pid_of(self, service):
         return self.status(service)["pid"]
 
-    def children(self):
-        return {s: self.pid_of(s) for s in SERVICES}
-
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -177,6 +163,30 @@ class Gateway:
                 self.proc.wait()
         self.log.thread.join(timeout=TIMEOUT)
         return self.proc.returncode
+
+
+class Gateway(Tree):
+    def __init__(self, state_dir, extra_args=()):
+        self.state_dir = str(state_dir)
+        self.run_dir = os.path.join(self.state_dir, "run")
+        self.find_binaries()
+        env = dict(os.environ)
+        env.pop("OPENSHELL_LIBEXEC", None)
+        self.proc = subprocess.Popen(
+            # An ephemeral gRPC port: suites may run side by side.
+            [self.gateway_bin, "-d", "--state-dir", self.state_dir,
+             "--port", "0"] + list(extra_args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, env=env)
+        self.log = LogStream(self.proc.stderr)
+        try:
+            self.log.wait_for(r"^gateway: gateway ready$")
+        except AssertionError:
+            self.stop()
+            raise
+
+    def children(self):
+        return {s: self.pid_of(s) for s in SERVICES}
 
 
 @pytest.fixture

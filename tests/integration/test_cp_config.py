@@ -15,8 +15,7 @@ import os
 import grpc
 import pytest
 
-from cpfixture import ControlPlane, make_root
-from gatewaytree import child_pids, wait_gone
+from cpfixture import control_plane
 
 import datamodel_pb2  # noqa: E402  (cpfixture put the stubs on sys.path)
 import openshell_pb2  # noqa: E402
@@ -39,14 +38,8 @@ def fresh(prefix):
 
 @pytest.fixture(scope="module")
 def gw():
-    root = make_root()
-    g = ControlPlane(root)
-    try:
+    with control_plane() as g:
         yield g
-    finally:
-        pids = child_pids(g.proc.pid)
-        g.stop()
-        wait_gone(pids)
 
 
 @pytest.fixture(scope="module")

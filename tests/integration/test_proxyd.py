@@ -8,29 +8,24 @@ placeholders (§7.3), the outcome catalogue (§2.10) and the §9 log
 fields.  Everything runs in a private network namespace holding only
 `lo` with TEST-NET addresses."""
 
+import hashlib
 import os
+import queue
+import resource
 import socket
+import subprocess
+import threading
 
 import pytest
 
-import hashlib
-import queue
-import resource
-import threading
+from proxydenv import (CURL, PH, PROXY, load_policy, require_proxyd,
+                       running_proxyd, send_secrets)
+from proxydharness import (Server, connect_tunnel, control, http_exchange,
+                           private_netns)
 
-from proxydharness import (FakeParent, Server, connect_tunnel, control,
-                           http_exchange, private_netns)
-
-BUILD = os.environ.get("OPENSHELL_BUILD", os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "build"))
-PROXYD = os.path.join(BUILD, "libexec", "openshell", "proxyd")
-PROXY = ("10.200.0.1", 3128)
 HOST = "203.0.113.10"
 HOST6 = "2001:db8::10"
-CURL = "/usr/bin/curl"
 FORBIDDEN = b"HTTP/1.1 403 Forbidden\r\n\r\n"
-PH = "openshell:resolve:env:"
 TIMEOUT_S = 10
 
 POLICY = """version: 1
@@ -124,52 +119,35 @@ def hosts_file():
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not os.access(PROXYD, os.X_OK):
-        pytest.skip("%s is not built" % PROXYD)
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
+    require_proxyd()
     with private_netns(["10.200.0.1/32", HOST + "/32"]):
-        import subprocess
         subprocess.run(["ip", "-6", "addr", "add", HOST6 + "/128", "dev",
                         "lo", "nodad"], check=True)
         servers = [Server(HOST, 8080, "http"), Server(HOST, 9000, "echo"),
                    Server(HOST, 9002, "echo")]
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(PROXY)
-        lsock.listen(128)
         state = {"exe": CURL, "ok": True, "error": ""}
 
         def ident(req):
             return {"ok": state["ok"], "error": state["error"], "pid": 4242,
                     "exe": state["exe"], "ancestors": ["/bin/bash"],
                     "cmdline": ["/tmp/script.sh"]}
-        parent = FakeParent(PROXYD, lsock, POLICY, secrets={
-            PH + "API_KEY": "s3cret-value", PH + "USER": "alice"},
-            hosts=hosts_file(), ident=ident,
-            ctl_path=str(tmp_path_factory.mktemp("ctl") / "proxyd.sock"))
-        parent.log.wait_for(r"running \(pid")
-        # host-bound secrets (G7); the unbound ones above are never used
-        mark = parent.log.mark()
-        parent.send("IPC_PROXY_SECRETS2", [{
-            PH + "API_KEY": ["s3cret-value", ["allowed.test"]],
-            PH + "USER": ["alice", ["allowed.test"]],
-            PH + "OTHER": ["other-secret", ["other.test"]]}])
-        parent.log.wait_for(r"credential placeholders: 3, host-bound", mark)
-        env = type("Env", (), {})()
-        env.parent, env.state, env.servers = parent, state, servers
-        env.ctl = parent.ctl_path
-        try:
+        with running_proxyd(POLICY, servers=servers, secrets={
+                PH + "API_KEY": "s3cret-value", PH + "USER": "alice"},
+                hosts=hosts_file(), ident=ident,
+                ctl_path=str(tmp_path_factory.mktemp("ctl") /
+                             "proxyd.sock")) as parent:
+            # host-bound secrets (G7); the unbound ones above are never
+            # used
+            send_secrets(parent, {
+                PH + "API_KEY": ["s3cret-value", ["allowed.test"]],
+                PH + "USER": ["alice", ["allowed.test"]],
+                PH + "OTHER": ["other-secret", ["other.test"]]})
+            env = type("Env", (), {})()
+            env.parent, env.state, env.servers = parent, state, servers
+            env.ctl = parent.ctl_path
+            # leaving the block: proxyd survived everything, sanitizers
+            # (SAN=1) said nothing
             yield env
-            # proxyd survived everything, sanitizers (SAN=1) said nothing
-            assert parent.proc.poll() is None
-            assert not [l for l in parent.log.lines if
-                        "Sanitizer" in l or "runtime error" in l]
-        finally:
-            parent.stop()
-            lsock.close()
-            for s in servers:
-                s.close()
 
 
 @pytest.fixture(autouse=True)
@@ -180,6 +158,16 @@ def identity(env):
 
 def deny_reason(env, mark, kind="CONNECT"):
     return env.parent.log.wait_for(r"^.*%s .*action=deny" % kind, mark)
+
+
+def connect_forbidden(env, target, timeout=TIMEOUT_S):
+    """CONNECT target must get the bare 403; returns the log mark taken
+    before it, for the caller's look at why."""
+    mark = env.parent.log.mark()
+    out = http_exchange(PROXY, b"CONNECT %s HTTP/1.1\r\n\r\n" %
+                        target.encode(), timeout=timeout)
+    assert out == FORBIDDEN
+    return mark
 
 
 # -- CONNECT ------------------------------------------------------------------
@@ -216,9 +204,7 @@ def test_identity_query_names_both_ends(env):
 
 
 def test_connect_unlisted_host_403_bare(env):
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT unlisted.test:9000 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "unlisted.test:9000")
     line = deny_reason(env, mark)
     assert "dst_host=unlisted.test" in line
     assert "policy=-" in line
@@ -226,15 +212,12 @@ def test_connect_unlisted_host_403_bare(env):
 
 
 def test_connect_wrong_port_403(env):
-    out = http_exchange(PROXY, b"CONNECT allowed.test:9001 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    connect_forbidden(env, "allowed.test:9001")
 
 
 def test_connect_wrong_binary_403(env, identity):
     identity["exe"] = "/usr/bin/python3"
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT allowed.test:9000 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "allowed.test:9000")
     line = deny_reason(env, mark)
     assert "binary=/usr/bin/python3" in line
     assert "not allowed in policy" in line
@@ -242,26 +225,19 @@ def test_connect_wrong_binary_403(env, identity):
 
 def test_connect_identity_failure_403(env, identity):
     identity.update(ok=False, error="socket shared between processes")
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT allowed.test:9000 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "allowed.test:9000")
     assert "socket shared between processes" in deny_reason(env, mark)
 
 
 @pytest.mark.parametrize("target", ["127.0.0.1:9000",
                                     "169.254.169.254:80"])
 def test_connect_literal_always_blocked(env, target):
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT %s HTTP/1.1\r\n\r\n" %
-                        target.encode())
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, target)
     env.parent.log.wait_for(r"CONNECT blocked: .*always-blocked", mark)
 
 
 def test_connect_testnet_without_allowed_ips_403(env):
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT default.test:9000 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "default.test:9000")
     env.parent.log.wait_for(r"CONNECT blocked: default.test resolves to "
                             r"internal address 203.0.113.10", mark)
 
@@ -270,10 +246,7 @@ def test_connect_testnet_without_allowed_ips_403(env):
                                   for c, a in SPECIAL.items()
                                   for i in range(len(a))])
 def test_connect_special_purpose_403(env, name):
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT %s:9000 HTTP/1.1\r\n\r\n" %
-                        name.encode())
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "%s:9000" % name)
     line = env.parent.log.wait_for(r"CONNECT blocked: %s " % name, mark)
     assert "internal address" in line
 
@@ -288,10 +261,7 @@ def test_connect_allowed_ips_wide(env):
 def test_connect_allowed_ips_always_blocked(env, target):
     # allowed_ips 0.0.0.0/0 covers them, but loopback and the sandbox
     # subnet (the proxy itself) stay blocked (G8).
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT %s HTTP/1.1\r\n\r\n" %
-                        target.encode())
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, target)
     env.parent.log.wait_for(r"CONNECT blocked: .*always-blocked", mark)
 
 
@@ -324,8 +294,7 @@ def test_connect_ipv6_literal(env):
                 assert s.recv(10) == b"v6"
     finally:
         srv.close()
-    out = http_exchange(PROXY, b"CONNECT [::1]:9000 HTTP/1.1\r\n\r\n")
-    assert out == FORBIDDEN
+    connect_forbidden(env, "[::1]:9000")
 
 
 def test_connect_refused_upstream_502(env):
@@ -439,18 +408,14 @@ def test_forward_bad_uri_400(env):
 
 
 def test_policy_reload(env):
-    mark = env.parent.log.mark()
-    env.parent.send_policy(POLICY.replace("allowed.test, port: 9000",
-                                          "other.test, port: 9000"))
-    env.parent.log.wait_for(r"policy loaded", mark)
+    load_policy(env.parent, POLICY.replace("allowed.test, port: 9000",
+                                           "other.test, port: 9000"))
     try:
         out = http_exchange(PROXY,
                             b"CONNECT allowed.test:9000 HTTP/1.1\r\n\r\n")
         assert out == FORBIDDEN
     finally:
-        mark = env.parent.log.mark()
-        env.parent.send_policy(POLICY)
-        env.parent.log.wait_for(r"policy loaded", mark)
+        load_policy(env.parent, POLICY)
     s, status, _ = connect_tunnel(PROXY, "allowed.test:9000")
     s.close()
     assert status == "HTTP/1.1 200 Connection Established"
@@ -460,10 +425,7 @@ def test_dns_failure_403(env):
     # Not in the hosts override: evdns asks the system's nameservers,
     # none reachable from the private namespace (the query must neither
     # block the loop nor trip the seccomp filter).
-    mark = env.parent.log.mark()
-    out = http_exchange(PROXY, b"CONNECT nodns.ssrf.test:9000 HTTP/1.1\r\n"
-                        b"\r\n", timeout=30)
-    assert out == FORBIDDEN
+    mark = connect_forbidden(env, "nodns.ssrf.test:9000", timeout=30)
     env.parent.log.wait_for(r"CONNECT blocked: DNS resolution failed for "
                             r"nodns.ssrf.test:9000", mark)
     s, status, _ = connect_tunnel(PROXY, "allowed.test:9000")
@@ -611,12 +573,8 @@ def test_policy_bigger_than_default_frame(env):
         "port: 443 }\n    binaries:\n      - { path: /usr/bin/curl }\n" %
         (i, i) for i in range(400))
     assert len(big) > 32 * 1024
-    mark = env.parent.log.mark()
-    env.parent.send_policy(big)
-    env.parent.log.wait_for(r"policy loaded: 401 network rules", mark)
-    mark = env.parent.log.mark()
-    env.parent.send_policy(POLICY)
-    env.parent.log.wait_for(r"policy loaded: 1 network rules", mark)
+    load_policy(env.parent, big, r"policy loaded: 401 network rules")
+    load_policy(env.parent, POLICY, r"policy loaded: 1 network rules")
 
 
 def test_connect_l7_enforced_tls_without_termination_closed(env):

@@ -7,23 +7,17 @@ private network namespace records what reaches it, so every attack test
 checks both the client's answer and that nothing got through."""
 
 import json
-import os
 import socket
-import threading
 
 import pytest
 
-from proxydharness import FakeParent, Origin, private_netns
+import proxydenv
+from proxydenv import (PH, clean, curl_ident, load_policy,  # noqa: F401
+                       require_proxyd, running_proxyd, send_secrets)
+from proxydharness import Origin, private_netns
 
-BUILD = os.environ.get("OPENSHELL_BUILD", os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "build"))
-PROXYD = os.path.join(BUILD, "libexec", "openshell", "proxyd")
-PROXY = ("10.200.0.1", 3128)
 HOST = "203.0.113.20"
-CURL = "/usr/bin/curl"
-PH = "openshell:resolve:env:"
-TIMEOUT = 10
+PORT = 8080
 
 POLICY = """version: 1
 network_policies:
@@ -91,64 +85,27 @@ NAMES = ["full.test", "ro.test", "audit.test", "rules.test", "a.wild.test",
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not os.access(PROXYD, os.X_OK):
-        pytest.skip("%s is not built" % PROXYD)
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
+    require_proxyd()
     with private_netns(["10.200.0.1/32", HOST + "/32"]):
-        origin = Origin(HOST, 8080)
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(PROXY)
-        lsock.listen(128)
-
-        def ident(req):
-            return {"ok": True, "error": "", "pid": 4242, "exe": CURL,
-                    "ancestors": ["/bin/bash"], "cmdline": ["curl"]}
-        parent = FakeParent(PROXYD, lsock, POLICY, secrets={
-            PH + "UNBOUND": "never-sent"},
-            hosts="%s %s\n" % (HOST, " ".join(NAMES)), ident=ident,
-            ctl_path=None)
-        parent.log.wait_for(r"running \(pid")
-        mark = parent.log.mark()
-        parent.send("IPC_PROXY_SECRETS2", [{
-            PH + "TOKEN": ["tok-123", ["full.test", "*.wild.test"]],
-            PH + "OTHER": ["other-456", ["other.test"]],
-            PH + "CRLF": ["bad\r\nX-Injected: 1", ["full.test"]],
-            PH + "NOHOSTS": ["nohosts-789", []],
-        }])
-        parent.log.wait_for(r"credential placeholders: 4, host-bound", mark)
-        e = type("Env", (), {})()
-        e.parent, e.origin = parent, origin
-        try:
+        origin = Origin(HOST, PORT)
+        with running_proxyd(POLICY, servers=[origin], secrets={
+                PH + "UNBOUND": "never-sent"},
+                hosts="%s %s\n" % (HOST, " ".join(NAMES)),
+                ident=curl_ident, ctl_path=None) as parent:
+            send_secrets(parent, {
+                PH + "TOKEN": ["tok-123", ["full.test", "*.wild.test"]],
+                PH + "OTHER": ["other-456", ["other.test"]],
+                PH + "CRLF": ["bad\r\nX-Injected: 1", ["full.test"]],
+                PH + "NOHOSTS": ["nohosts-789", []],
+            })
+            e = type("Env", (), {})()
+            e.parent, e.origin = parent, origin
             yield e
-            assert parent.proc.poll() is None
-            assert not [l for l in parent.log.lines if
-                        "Sanitizer" in l or "runtime error" in l]
-        finally:
-            parent.stop()
-            lsock.close()
-            origin.close()
 
 
-@pytest.fixture(autouse=True)
-def clean(env):
-    env.origin.drain()
-    yield
-
-
-def tunnel(host, port=8080):
-    s = socket.create_connection(PROXY, timeout=TIMEOUT)
+def tunnel(host, port=PORT):
+    s, rest = proxydenv.tunnel(host, port)
     LEFT.pop(s.fileno(), None)
-    s.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
-        host.encode(), port, host.encode(), port))
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        assert d, "proxy closed during CONNECT"
-        buf += d
-    head, rest = buf.split(b"\r\n\r\n", 1)
-    assert head.startswith(b"HTTP/1.1 200 "), head
     assert rest == b""
     return s
 
@@ -211,11 +168,7 @@ def closed(s):
 
 
 def req(host, method, target, extra=b"", body=b""):
-    r = b"%s %s HTTP/1.1\r\nHost: %s:8080\r\n" % (
-        method.encode(), target.encode(), host.encode())
-    if body:
-        r += b"Content-Length: %d\r\n" % len(body)
-    return r + extra + b"\r\n" + body
+    return proxydenv.request(host, PORT, method, target, extra, body)
 
 
 def exchange(host, method, target, extra=b"", body=b""):
@@ -526,19 +479,15 @@ def test_reload_applies_to_next_request(env):
     s = tunnel("ro.test")
     s.sendall(req("ro.test", "GET", "/a"))
     assert read_response(s)[0] == 200
-    mark = env.parent.log.mark()
-    env.parent.send_policy(POLICY.replace("access: read-only",
-                                          "access: read-write"))
-    env.parent.log.wait_for(r"policy loaded", mark)
+    load_policy(env.parent, POLICY.replace("access: read-only",
+                                           "access: read-write"))
     try:
         s.sendall(req("ro.test", "POST", "/b", body=b"1"))
         r = read_response(s)
         assert r is not None and r[0] == 200, "\n".join(
             env.parent.log.lines[-8:])
     finally:
-        mark = env.parent.log.mark()
-        env.parent.send_policy(POLICY)
-        env.parent.log.wait_for(r"policy loaded", mark)
+        load_policy(env.parent, POLICY)
     s.sendall(req("ro.test", "POST", "/c", body=b"1"))
     assert read_response(s)[0] == 403
     s.close()
@@ -548,14 +497,11 @@ def test_reload_closes_disallowed_l4_tunnel(env):
     s = tunnel("raw.test")
     s.sendall(req("raw.test", "GET", "/a"))
     assert read_response(s)[0] == 200
-    mark = env.parent.log.mark()
-    env.parent.send_policy(POLICY.replace("host: raw.test", "host: gone.test"))
-    env.parent.log.wait_for(r"policy loaded", mark)
+    mark = load_policy(env.parent, POLICY.replace("host: raw.test",
+                                                  "host: gone.test"))
     try:
         env.parent.log.wait_for(r"CONNECT .*dst_host=raw.test.*action=close",
                                 mark)
         assert closed(s)
     finally:
-        mark = env.parent.log.mark()
-        env.parent.send_policy(POLICY)
-        env.parent.log.wait_for(r"policy loaded", mark)
+        load_policy(env.parent, POLICY)

@@ -9,24 +9,19 @@ the sandbox CA proxyd announces (IPC_PROXY_CA)."""
 
 import json
 import os
-import queue
-import socket
 import ssl
 import subprocess
 
 import pytest
 
-from proxydharness import FakeParent, Origin, control, private_netns
+import proxydenv
+from proxydenv import (CURL, PH, PROXY, TIMEOUT, clean,  # noqa: F401
+                       curl_ident, require_proxyd, running_proxyd,
+                       send_secrets)
+from proxydharness import Origin, control, private_netns
 
-BUILD = os.environ.get("OPENSHELL_BUILD", os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), "build"))
-PROXYD = os.path.join(BUILD, "libexec", "openshell", "proxyd")
-PROXY = ("10.200.0.1", 3128)
 HOST = "203.0.113.30"
-CURL = "/usr/bin/curl"
-PH = "openshell:resolve:env:"
-TIMEOUT = 10
+PORT = 8443
 NAMES = ["full.test", "ro.test", "plain.test", "skip.test", "wrong.test"]
 
 POLICY = """version: 1
@@ -84,73 +79,40 @@ def make_pki(d):
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
-    if not os.access(PROXYD, os.X_OK):
-        pytest.skip("%s is not built" % PROXYD)
-    if os.geteuid() != 0:
-        pytest.skip("needs root for a network namespace")
+    require_proxyd()
     d = str(tmp_path_factory.mktemp("pki"))
     make_pki(d)
     sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     sctx.load_cert_chain(os.path.join(d, "srv.crt"),
                          os.path.join(d, "srv.key"))
     with private_netns(["10.200.0.1/32", HOST + "/32"]):
-        origin = Origin(HOST, 8443, tls=sctx)
-        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(PROXY)
-        lsock.listen(128)
-
-        def ident(req):
-            return {"ok": True, "error": "", "pid": 4242, "exe": CURL,
-                    "ancestors": ["/bin/bash"], "cmdline": ["curl"]}
+        origin = Origin(HOST, PORT, tls=sctx)
         ctl = str(tmp_path_factory.mktemp("ctl") / "proxyd.sock")
-        parent = FakeParent(PROXYD, lsock, POLICY, hosts="%s %s\n" % (
-            HOST, " ".join(NAMES)), ident=ident, ctl_path=ctl)
-        parent.log.wait_for(r"running \(pid")
-        mark = parent.log.mark()
-        parent.send("IPC_PROXY_SECRETS2", [{
-            PH + "TOKEN": ["tok-123", ["full.test", "plain.test"]],
-            PH + "RO": ["ro-456", ["ro.test"]]}])
-        with open(os.path.join(d, "ca.crt")) as f:
-            parent.send("IPC_PROXY_TRUST", [f.read()])
-        name, value = parent.other.get(timeout=TIMEOUT)
-        assert name == "IPC_PROXY_CA"
-        capem = value[0]
-        parent.log.wait_for(r"TLS: termination on, 1 extra", mark)
-        cafile = os.path.join(d, "sandbox-ca.pem")
-        with open(cafile, "w") as f:
-            f.write(capem)
-        e = type("Env", (), {})()
-        e.parent, e.origin, e.capem, e.cafile = parent, origin, capem, cafile
-        e.testca, e.ctl = os.path.join(d, "ca.crt"), ctl
-        try:
+        with running_proxyd(POLICY, servers=[origin], hosts="%s %s\n" % (
+                HOST, " ".join(NAMES)), ident=curl_ident,
+                ctl_path=ctl) as parent:
+            mark = parent.log.mark()
+            send_secrets(parent, {
+                PH + "TOKEN": ["tok-123", ["full.test", "plain.test"]],
+                PH + "RO": ["ro-456", ["ro.test"]]})
+            with open(os.path.join(d, "ca.crt")) as f:
+                parent.send("IPC_PROXY_TRUST", [f.read()])
+            name, value = parent.other.get(timeout=TIMEOUT)
+            assert name == "IPC_PROXY_CA"
+            capem = value[0]
+            parent.log.wait_for(r"TLS: termination on, 1 extra", mark)
+            cafile = os.path.join(d, "sandbox-ca.pem")
+            with open(cafile, "w") as f:
+                f.write(capem)
+            e = type("Env", (), {})()
+            e.parent, e.origin, e.capem = parent, origin, capem
+            e.cafile, e.testca = cafile, os.path.join(d, "ca.crt")
+            e.ctl = ctl
             yield e
-            assert parent.proc.poll() is None
-            assert not [l for l in parent.log.lines if
-                        "Sanitizer" in l or "runtime error" in l]
-        finally:
-            parent.stop()
-            lsock.close()
-            origin.close()
 
 
-@pytest.fixture(autouse=True)
-def clean(env):
-    env.origin.drain()
-    yield
-
-
-def tunnel(host, port=8443):
-    s = socket.create_connection(PROXY, timeout=TIMEOUT)
-    s.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
-        host.encode(), port, host.encode(), port))
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        d = s.recv(4096)
-        assert d, "proxy closed during CONNECT"
-        buf += d
-    assert buf.startswith(b"HTTP/1.1 200 "), buf
-    return s
+def tunnel(host, port=PORT):
+    return proxydenv.tunnel(host, port)[0]
 
 
 def tls_tunnel(env, host, cafile=None, alpn=("h2", "http/1.1")):
@@ -182,11 +144,7 @@ def read_response(s):
 
 
 def req(host, method, target, extra=b"", body=b""):
-    r = b"%s %s HTTP/1.1\r\nHost: %s:8443\r\n" % (
-        method.encode(), target.encode(), host.encode())
-    if body:
-        r += b"Content-Length: %d\r\n" % len(body)
-    return r + extra + b"\r\n" + body
+    return proxydenv.request(host, PORT, method, target, extra, body)
 
 
 def test_ca_certificate(env):

@@ -20,8 +20,7 @@ import time
 import grpc
 import pytest
 
-from cpfixture import ControlPlane, make_root
-from gatewaytree import child_pids, wait_gone
+from cpfixture import control_plane
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -51,15 +50,8 @@ DELETING = datamodel_pb2.SANDBOX_PHASE_DELETING
 def gateway():
     """One gateway for the module (cpfixture's ControlPlane); tests
     use fresh names so they do not see each other's objects."""
-    root = make_root()
-    gw = ControlPlane(root)
-    try:
+    with control_plane() as gw:
         yield gw
-    finally:
-        pids = child_pids(gw.proc.pid)
-        gw.stop()
-        wait_gone(pids)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _write_cluster(home, name, gw):

@@ -23,8 +23,7 @@ import uuid
 
 import pytest
 
-from cpfixture import PROTO, ControlPlane, make_root  # noqa: F401
-from gatewaytree import child_pids, wait_gone
+from cpfixture import PROTO, control_plane  # noqa: F401
 
 import grpc  # noqa: E402
 import datamodel_pb2 as dm  # noqa: E402
@@ -38,16 +37,8 @@ DAY_MS = 24 * 3600 * 1000
 
 @pytest.fixture(scope="module")
 def gw():
-    import shutil
-    root = make_root()
-    c = ControlPlane(root)
-    try:
+    with control_plane() as c:
         yield c
-    finally:
-        pids = child_pids(c.proc.pid)
-        c.stop()
-        wait_gone(pids)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _db(gw):
