@@ -50,6 +50,7 @@
 #define DRV_MAXENV		160
 #define DRV_MAXARGS		256
 #define DRV_DEFAULT_CMD		"sleep infinity"
+#define DRV_TLS_DIR		"/etc/openshell-tls"	/* SBX_TLS_DIR */
 #define DRV_PATH		"PATH=/usr/local/sbin:/usr/local/bin:" \
 				"/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -132,12 +133,13 @@ static void	 driver_status(struct driver *, const char *, int, uint32_t,
 static void	 driver_cond(struct ipc_wr *, const char *, const char *);
 static void	 driver_free(struct drv_sbx *);
 static void	 driver_signal(int, short, void *);
+static void	 driver_tlsdir(void);
 
 /*
  * Before the tree starts: <state>/sandboxes (0700), the CA (only when
  * the gateway generated its PKI: a named CA comes without its key),
  * the supervisor's path beside our own binary, the gRPC endpoint the
- * supervisors call back on.
+ * supervisors call back on, the host's /etc/openshell-tls.
  */
 int
 driver_init(struct gateway *gw)
@@ -175,6 +177,7 @@ driver_init(struct gateway *gw)
 	snprintf(dr->dr_endpoint, sizeof(dr->dr_endpoint),
 	    strchr(host, ':') != NULL ? "https://[%s]:%d" : "https://%s:%d",
 	    host, gw->gw_realport);
+	driver_tlsdir();
 	gw->gw_driver = dr;
 	proc_tree_reaper(&gw->gw_tree, driver_reaped, dr);
 	/* Beside proc.c's own handlers (libevent runs both). */
@@ -190,6 +193,20 @@ driver_init(struct gateway *gw)
  fail:
 	free(dr);
 	return -1;
+}
+
+/*
+ * Once per gateway: an empty /etc/openshell-tls on the host, which
+ * every sandbox binds its CA directory over (trust.c).  Without it
+ * each sandbox rebuilds its /etc out of one bind per entry: most of
+ * its mount work, and of the teardown's.  Where /etc is read-only the
+ * sandboxes just keep doing that.
+ */
+static void
+driver_tlsdir(void)
+{
+	if (mkdir(DRV_TLS_DIR, 0755) == -1 && errno != EEXIST)
+		log_debug("driver: %s: %s", DRV_TLS_DIR, strerror(errno));
 }
 
 /* At every start of gatewayd: CREATE may carry a large environment. */

@@ -77,6 +77,7 @@ static void	 driver_link_apply(struct gatewayd *, struct dl_status *);
 static void	 driver_link_announce(struct gatewayd *, const Sandbox *,
 		    const struct dl_status *);
 static const char *driver_link_cond(const struct dl_status *, const char *);
+static void	 driver_link_flush(struct gatewayd *, int);
 
 /*
  * After setup: the channel to the parent takes large CREATEs, and
@@ -170,6 +171,24 @@ driver_link_create(struct gatewayd *gd, const Sandbox *sb)
 	if (proc_child_compose_wr(&gd->gd_ps, PROC_PARENT, IPC_DRIVER_CREATE,
 	    0, -1, &w) == -1)
 		log_warn("sandbox %s: create to the driver", sb->name);
+	else
+		driver_link_flush(gd, PROC_PARENT);
+}
+
+/*
+ * What was just queued for peer goes out now, not on the next loop
+ * turn, where it would queue behind the replies, log lines and
+ * snapshots of this turn (a create) or behind the store's commit (a
+ * status): both are on the way to READY.  On an error the channel's
+ * write event, still armed, meets it again and handles it.
+ */
+static void
+driver_link_flush(struct gatewayd *gd, int peer)
+{
+	struct proc_chan	*ch = &gd->gd_ps.ps_chans[peer];
+
+	if (ch->ch_open && ipc_write(&ch->ch_ev.ie_ib) == 0)
+		ipc_ev_add(&ch->ch_ev);
 }
 
 /*
@@ -365,6 +384,7 @@ driver_link_apply(struct gatewayd *gd, struct dl_status *st)
 	 * between (one event loop: the put ends this callback).
 	 */
 	driver_link_announce(gd, sb, st);
+	driver_link_flush(gd, PROC_WATCH);
 	if (rpc_sandbox_put(gd, sb) != STORE_OK)
 		log_warnx("sandbox %s: cannot store its phase", sb->name);
 	sb->status = old;

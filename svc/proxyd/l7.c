@@ -45,6 +45,8 @@
 #include "proxyd.h"
 
 #define L7_JSON_MAX	4096
+#define L7_READ_HIGH	PROXY_RELAY_CHUNK	/* client input held */
+#define L7_RECORD	16384	/* a TLS record's plaintext at most */
 
 struct l7_target {
 	char			*t_send;	/* resolved, normal form */
@@ -62,6 +64,15 @@ static void	 l7_event(struct bufferevent *, short, void *);
 static void	 l7_request(struct conn *);
 static void	 l7_tls(struct conn *);
 static void	 l7_raw(struct conn *);
+static void	 l7_handoff(struct conn *);
+static void	 l7_want_read(struct bufferevent *);
+static struct bufferevent *l7_sock(struct bufferevent *);
+static void	 l7_eager(struct bufferevent *, int);
+static void	 l7_eager_cb(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+static void	 l7_queue(struct bufferevent *);
+static void	 l7_flush(evutil_socket_t, short, void *);
+static void	 l7_write(struct bufferevent *);
 static void	 l7_judge(struct conn *);
 static int	 l7_targets(struct conn *, struct l7_target *);
 static char	*l7_form(const char *, int, char **);
@@ -72,15 +83,29 @@ static void	 l7_deny(struct conn *, const char *, const char *,
 		    const char *, const char *);
 static int	 l7_send_head(struct conn *, const char *, const char *,
 		    int *);
+static void	 l7_add3(struct evbuffer *, const char *, const char *,
+		    const char *);
 static void	 l7_reqbody(struct conn *);
 static void	 l7_interim(struct conn *);
 static void	 l7_response(struct conn *);
 static int	 l7_resp_framing(struct conn *, const unsigned char *, size_t,
 		    int *);
 static void	 l7_respbody(struct conn *);
+static void	 l7_commit(struct conn *, struct evbuffer *);
 static void	 l7_resp_done(struct conn *);
 static char	*l7_query_text(const struct http_query *);
 static void	 l7_json_str(char *, size_t, const char *);
+
+/* Sockets to write at the end of this loop turn (l7_flush). */
+static struct bufferevent	**l7_dirty;
+static size_t			  l7_ndirty, l7_dirtycap;
+static struct event		 *l7_flushev;
+/*
+ * A final response's head waits here for the body bytes that came
+ * with it: they go to the client in one piece, one TLS record rather
+ * than two.  Empty outside l7_response and l7_respbody.
+ */
+static struct evbuffer		 *l7_stage;
 
 static const char l7_400[] = "HTTP/1.1 400 Bad Request\r\n"
     "Content-Length: 0\r\nConnection: close\r\n\r\n";
@@ -113,6 +138,13 @@ l7_start(struct conn *c)
 	bufferevent_setcb(c->c_ubev, l7_uread, l7_uwrite, l7_event, c);
 	bufferevent_setwatermark(c->c_cbev, EV_WRITE, 0, 0);
 	bufferevent_setwatermark(c->c_ubev, EV_WRITE, 0, 0);
+	/*
+	 * Both sides stay readable from here on: turning reading off and
+	 * on around every exchange costs system calls per request.  What
+	 * a client pipelines waits in its input, bounded by this mark;
+	 * bytes upstream sends unasked end the tunnel (l7_uread).
+	 */
+	bufferevent_setwatermark(c->c_cbev, EV_READ, 0, L7_READ_HIGH);
 	bufferevent_enable(c->c_cbev, EV_READ | EV_WRITE);
 	bufferevent_enable(c->c_ubev, EV_WRITE);
 	/* REST: the client speaks first; else the server may (raw). */
@@ -120,8 +152,134 @@ l7_start(struct conn *c)
 		bufferevent_disable(c->c_ubev, EV_READ);
 	else
 		bufferevent_enable(c->c_ubev, EV_READ);
+	l7_eager(l7_sock(c->c_cbev), 1);
+	l7_eager(l7_sock(c->c_ubev), 1);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
 		l7_request(c);
+}
+
+/* The bufferevent on the socket: bev, or a TLS filter's underlying. */
+static struct bufferevent *
+l7_sock(struct bufferevent *bev)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(bev);
+
+	return u != NULL ? u : bev;
+}
+
+/*
+ * Batched writes (on) for the relay: what is queued on a socket while
+ * EV_WRITE is off goes out at the end of this loop turn, one writev
+ * per socket for all the turn gave it (a response's TLS records, say),
+ * from l7_flush.  libevent would arm EPOLLOUT, write on the next turn
+ * and disarm it: two epoll_ctl and a turn per write, four per
+ * request.  What the socket does not take (EAGAIN, an error) goes back
+ * to libevent: EV_WRITE on until drained, so order, back-pressure and
+ * error reports stay libevent's.  Off (the raw relay takes over):
+ * libevent's own writing again.
+ */
+static void
+l7_eager(struct bufferevent *sock, int on)
+{
+	struct evbuffer	*out = bufferevent_get_output(sock);
+
+	(void)evbuffer_remove_cb(out, l7_eager_cb, sock);
+	if (!on) {
+		bufferevent_enable(sock, EV_WRITE);
+		return;
+	}
+	if (evbuffer_add_cb(out, l7_eager_cb, sock) == NULL) {
+		bufferevent_enable(sock, EV_WRITE);
+		return;
+	}
+	if (evbuffer_get_length(out) == 0)
+		bufferevent_disable(sock, EV_WRITE);
+}
+
+/*
+ * Bytes added with EV_WRITE off: the first since the socket was last
+ * written queues it for l7_flush.  Drained by libevent: EV_WRITE off.
+ */
+static void
+l7_eager_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent	*sock = arg;
+	int			 writing;
+
+	writing = bufferevent_get_enabled(sock) & EV_WRITE;
+	if (info->n_added > 0 && !writing) {
+		if (info->orig_size == 0)
+			l7_queue(sock);
+	} else if (info->n_deleted > 0 && writing &&
+	    evbuffer_get_length(out) == 0)
+		bufferevent_disable(sock, EV_WRITE);
+}
+
+/* The queue holds a reference: sock may be freed before the flush. */
+static void
+l7_queue(struct bufferevent *sock)
+{
+	struct bufferevent	**n;
+	size_t			 cap;
+
+	if (l7_flushev == NULL)
+		l7_flushev = event_new(bufferevent_get_base(sock), -1, 0,
+		    l7_flush, NULL);
+	if (l7_ndirty == l7_dirtycap && l7_flushev != NULL) {
+		cap = l7_dirtycap ? l7_dirtycap * 2 : 64;
+		if ((n = reallocarray(l7_dirty, cap, sizeof(*n))) != NULL) {
+			l7_dirty = n;
+			l7_dirtycap = cap;
+		}
+	}
+	if (l7_flushev == NULL || l7_ndirty == l7_dirtycap) {
+		bufferevent_enable(sock, EV_WRITE);	/* libevent's way */
+		return;
+	}
+	bufferevent_incref(sock);
+	l7_dirty[l7_ndirty++] = sock;
+	if (l7_ndirty == 1)
+		event_active(l7_flushev, EV_TIMEOUT, 1);
+}
+
+/* End of the loop turn: every queued socket written once. */
+static void
+l7_flush(evutil_socket_t fd, short event, void *arg)
+{
+	size_t	 i;
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	for (i = 0; i < l7_ndirty; i++) {
+		l7_write(l7_dirty[i]);
+		bufferevent_decref(l7_dirty[i]);
+	}
+	l7_ndirty = 0;
+}
+
+static void
+l7_write(struct bufferevent *sock)
+{
+	struct evbuffer		*out = bufferevent_get_output(sock);
+	bufferevent_data_cb	 rcb, wcb;
+	bufferevent_event_cb	 ecb;
+	int			 rc;
+
+	/* Freed since (no callbacks left), or libevent's again. */
+	bufferevent_getcb(sock, &rcb, &wcb, &ecb, NULL);
+	if ((rcb == NULL && wcb == NULL && ecb == NULL) ||
+	    (bufferevent_get_enabled(sock) & EV_WRITE) ||
+	    evbuffer_get_length(out) == 0)
+		return;
+	/* A socket bufferevent keeps its output's front frozen except
+	 * while it writes itself: so do we. */
+	evbuffer_unfreeze(out, 1);
+	rc = evbuffer_write(out, bufferevent_getfd(sock));
+	evbuffer_freeze(out, 1);
+	if (rc == -1 || evbuffer_get_length(out) > 0)
+		bufferevent_enable(sock, EV_WRITE);
 }
 
 void
@@ -139,12 +297,11 @@ l7_cread(struct bufferevent *bev, void *arg)
 
 	(void)bev;
 	front_touch(c);
+	/* Else a pipelined request waits for this response. */
 	if (c->c_l7 == L7_REQ)
 		l7_request(c);
 	else if (c->c_l7 == L7_REQBODY)
 		l7_reqbody(c);
-	else	/* a pipelined request waits for this response */
-		bufferevent_disable(c->c_cbev, EV_READ);
 }
 
 static void
@@ -180,7 +337,7 @@ l7_cwrite(struct bufferevent *bev, void *arg)
 	(void)bev;
 	front_touch(c);
 	if (c->c_l7 == L7_RESP || c->c_l7 == L7_RESPBODY)
-		bufferevent_enable(c->c_ubev, EV_READ);
+		l7_want_read(c->c_ubev);
 }
 
 static void
@@ -191,7 +348,15 @@ l7_uwrite(struct bufferevent *bev, void *arg)
 	(void)bev;
 	front_touch(c);
 	if (c->c_l7 == L7_REQBODY)
-		bufferevent_enable(c->c_cbev, EV_READ);
+		l7_want_read(c->c_cbev);
+}
+
+/* Reading on, without the cost of asking when it is on already. */
+static void
+l7_want_read(struct bufferevent *bev)
+{
+	if (!(bufferevent_get_enabled(bev) & EV_READ))
+		bufferevent_enable(bev, EV_READ);
 }
 
 static void
@@ -251,14 +416,20 @@ l7_request(struct conn *c)
 		return;
 	}
 	end = http_head_end(p, n);
-	if (end == 0)
+	if (end == 0) {
+		if (c->c_ceof)	/* the client ended mid-head */
+			front_close(c);
 		return;
+	}
 	if (end == HTTP_TOO_BIG || end == HTTP_BAD ||
 	    http_req_parse(p, (size_t)end, &c->c_req) == -1) {
 		c->c_pd->pd_st.st_head_errors++;
 		log_info("L7_REQUEST dst_host=%s dst_port=%u: malformed "
 		    "request (%s), 400 and close", c->c_host, c->c_port,
-		    end == HTTP_TOO_BIG ? "head too large" : "strict parse");
+		    end == HTTP_TOO_BIG ? "head too large" :
+		    n >= 14 && memcmp(p, "PRI * HTTP/2.0", 14) == 0 ?
+		    "HTTP/2 preface: only HTTP/1.1 is inspected" :
+		    "strict parse");
 		front_reply(c, end == HTTP_TOO_BIG ? l7_431 : l7_400);
 		return;
 	}
@@ -273,6 +444,16 @@ static void
 l7_raw(struct conn *c)
 {
 	c->c_l7 = L7_OFF;
+	l7_handoff(c);
+}
+
+/* The raw relay takes the tunnel over, with its own flow control. */
+static void
+l7_handoff(struct conn *c)
+{
+	l7_eager(l7_sock(c->c_cbev), 0);
+	l7_eager(l7_sock(c->c_ubev), 0);
+	bufferevent_setwatermark(c->c_cbev, EV_READ, 0, 0);
 	relay_start(c);
 }
 
@@ -301,7 +482,7 @@ l7_tls(struct conn *c)
 	log_warnx("CONNECT_L7 %s:%u: TLS without termination, audit mode: "
 	    "raw tunnel", c->c_host, c->c_port);
 	c->c_l7 = L7_OFF;
-	relay_start(c);
+	l7_handoff(c);
 }
 
 /*
@@ -543,6 +724,15 @@ l7_deny(struct conn *c, const char *method, const char *target,
 	free(resp);
 }
 
+/* Three strings in a row (no format to parse: once per header). */
+static void
+l7_add3(struct evbuffer *b, const char *s1, const char *s2, const char *s3)
+{
+	evbuffer_add(b, s1, strlen(s1));
+	evbuffer_add(b, s2, strlen(s2));
+	evbuffer_add(b, s3, strlen(s3));
+}
+
 /*
  * The request head as it goes upstream: the judged target, headers
  * with placeholders resolved from the secrets bound to this host.
@@ -567,14 +757,16 @@ l7_send_head(struct conn *c, const char *method, const char *target,
 		front_close(c);
 		return -1;
 	}
-	evbuffer_add_printf(tmp, "%s %s %s\r\n", method, target, h->h_version);
+	l7_add3(tmp, method, " ", target);
+	l7_add3(tmp, " ", h->h_version, "\r\n");
 	for (i = 0; i < h->h_nhdrs && !bad; i++) {
 		if (secrets_header(sec, h->h_hdrs[i].name, h->h_hdrs[i].value,
 		    &v, ncred) == -1 || secrets_present(v, strlen(v))) {
 			bad = 1;
-		} else
-			evbuffer_add_printf(tmp, "%s: %s\r\n",
-			    h->h_hdrs[i].name, v);
+		} else {
+			l7_add3(tmp, h->h_hdrs[i].name, ": ", v);
+			evbuffer_add(tmp, "\r\n", 2);
+		}
 		if (v != NULL)
 			explicit_bzero(v, strlen(v));
 		free(v);
@@ -595,7 +787,7 @@ l7_send_head(struct conn *c, const char *method, const char *target,
 	c->c_req_head = strcmp(method, "HEAD") == 0;
 	c->c_req_close = c->c_req.r_close;
 	c->c_l7 = L7_REQBODY;
-	bufferevent_enable(c->c_ubev, EV_READ);	/* 100 Continue */
+	l7_want_read(c->c_ubev);	/* 100 Continue */
 	return 0;
 }
 
@@ -654,14 +846,15 @@ l7_reqbody(struct conn *c)
 		return;
 	}
 	if (!b->b_done) {
-		if (evbuffer_get_length(out) >= PROXY_RELAY_HIGH)
+		if (c->c_ceof)	/* the client ended mid-body */
+			front_close(c);
+		else if (evbuffer_get_length(out) >= PROXY_RELAY_HIGH)
 			bufferevent_disable(c->c_cbev, EV_READ);
 		return;
 	}
-	/* What follows is the next request: it waits, unread. */
-	bufferevent_disable(c->c_cbev, EV_READ);
+	/* What follows is the next request: it waits in the input. */
 	c->c_l7 = L7_RESP;
-	bufferevent_enable(c->c_ubev, EV_READ);
+	l7_want_read(c->c_ubev);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
 		l7_response(c);
 }
@@ -694,6 +887,12 @@ l7_response(struct conn *c)
 			front_finish(c);
 			return;
 		}
+		if (status >= 200 && (l7_stage != NULL ||
+		    (l7_stage = evbuffer_new()) != NULL)) {
+			evbuffer_remove_buffer(in, l7_stage, (size_t)e.pos + 4);
+			c->c_l7 = L7_RESPBODY;
+			break;
+		}
 		evbuffer_remove_buffer(in, bufferevent_get_output(c->c_cbev),
 		    (size_t)e.pos + 4);
 		if (status == 101) {
@@ -703,7 +902,7 @@ l7_response(struct conn *c)
 			}
 			/* No inspection after an upgrade (G6e, documented). */
 			c->c_l7 = L7_OFF;
-			relay_start(c);
+			l7_handoff(c);
 			return;
 		}
 		if (status >= 200)
@@ -786,22 +985,27 @@ l7_respbody(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->c_ubev);
 	struct evbuffer		*out = bufferevent_get_output(c->c_cbev);
+	struct evbuffer		*dst = out;
 	struct evbuffer_iovec	 v;
 	struct body		*b = &c->c_rbody;
 	size_t			 take;
 
+	if (l7_stage != NULL && evbuffer_get_length(l7_stage) > 0)
+		dst = l7_stage;		/* behind the head */
 	if (c->c_rclose) {
-		evbuffer_add_buffer(out, in);
+		evbuffer_add_buffer(dst, in);
+		l7_commit(c, out);
 	} else {
 		while (!b->b_done && !b->b_err &&
 		    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
 			take = body_scan(b, v.iov_base, v.iov_len);
 			if (take > 0 &&
-			    evbuffer_remove_buffer(in, out, take) == -1)
+			    evbuffer_remove_buffer(in, dst, take) == -1)
 				b->b_err = 1;
 			if (take < v.iov_len)
 				break;
 		}
+		l7_commit(c, out);
 		if (b->b_err) {
 			log_info("L7 %s:%u: malformed response body",
 			    c->c_host, c->c_port);
@@ -817,19 +1021,34 @@ l7_respbody(struct conn *c)
 		bufferevent_disable(c->c_ubev, EV_READ);
 }
 
+/* The staged head and body to the client, in one piece if small. */
+static void
+l7_commit(struct conn *c, struct evbuffer *out)
+{
+	size_t	 len;
+
+	if (l7_stage == NULL || (len = evbuffer_get_length(l7_stage)) == 0)
+		return;
+	if (c->c_tls && len <= L7_RECORD)
+		(void)evbuffer_pullup(l7_stage, -1);
+	evbuffer_add_buffer(out, l7_stage);
+}
+
 /* One exchange done: the next request, or close. */
 static void
 l7_resp_done(struct conn *c)
 {
 	l7_free(c);
-	if (c->c_req_close || c->c_ceof ||
-	    evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0) {
+	/* A client's EOF after pipelined requests: those still count. */
+	if (c->c_req_close ||
+	    evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0 ||
+	    (c->c_ceof &&
+	    evbuffer_get_length(bufferevent_get_input(c->c_cbev)) == 0)) {
 		front_finish(c);
 		return;
 	}
 	c->c_l7 = L7_REQ;
-	bufferevent_disable(c->c_ubev, EV_READ);
-	bufferevent_enable(c->c_cbev, EV_READ);
+	l7_want_read(c->c_cbev);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
 		l7_request(c);
 }

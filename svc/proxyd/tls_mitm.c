@@ -7,11 +7,22 @@
  * 30 days, path length 0): its key exists only in this process's
  * memory.  Leaf certificates are made per CONNECT host (the client's
  * SNI is ignored: the policy judged the CONNECT host) and kept in an
- * LRU cache of TLS_LEAF_CACHE entries.  The agent side speaks TLS 1.2
- * or 1.3 with ALPN http/1.1; the upstream side verifies against the
- * system trust store plus the anchors the parent sends
- * (IPC_PROXY_TRUST), with SNI and host name checks: any failure closes
- * the tunnel (fail closed).
+ * LRU cache of TLS_LEAF_CACHE entries.  All leaves share one key pair
+ * (P-256, made at start like the CA's, in memory only): a leaf costs a
+ * signature, not a key generation, and whoever could read that key
+ * could read the CA's beside it.  The agent side speaks TLS 1.2 or 1.3
+ * with ALPN http/1.1 only (G16: HTTP/2 is not inspected; an h2-only
+ * client gets the no_application_protocol alert); the upstream
+ * side verifies against the system trust store plus the anchors the
+ * parent sends (IPC_PROXY_TRUST), with SNI and host name checks: any
+ * failure closes the tunnel (fail closed).
+ *
+ * Upstream sessions are resumed: the last session (TLS 1.3 ticket or
+ * 1.2 session) a verified handshake with host:port gave is kept, by
+ * that exact host and port, in an LRU of TLS_SESS_CACHE entries, and
+ * offered on the next tunnel to it; a failed handshake forgets it.  A
+ * resumed session was verified for that name when it was made, and
+ * lives no longer than the server's ticket lifetime.
  *
  * Termination is on only once the parent sent IPC_PROXY_TRUST: that is
  * how it says it installs our CA (IPC_PROXY_CA, sent in reply) in the
@@ -48,40 +59,67 @@
 #include "proxyd.h"
 
 #define TLS_LEAF_CACHE		256
+#define TLS_SESS_CACHE		256
 #define TLS_CA_DAYS		30
 #define TLS_LEAF_DAYS		7
 #define TLS_SYSTEM_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
+#define TLS_ROOTS_DELAY_MS	50	/* after the CA went to the parent */
+#define TLS_BEV_OPTS		(BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS)
 
 struct tls_leaf {
 	char		 l_host[256];
 	X509		*l_cert;
-	EVP_PKEY	*l_key;
 	uint64_t	 l_used;
+};
+
+/* The last upstream session with host:port. */
+struct tls_sess {
+	char		 s_host[256];
+	uint16_t	 s_port;
+	SSL_SESSION	*s_sess;
+	uint64_t	 s_used;
 };
 
 struct tls_mitm {
 	EVP_PKEY	*t_cakey;
+	EVP_PKEY	*t_leafkey;	/* every leaf's */
 	X509		*t_ca;
+	X509		*t_leaftpl;	/* what leaves have in common */
 	char		*t_capem;
 	SSL_CTX		*t_server;	/* towards the agent */
 	SSL_CTX		*t_client;	/* towards upstream */
+	BIO		*t_roots;	/* the system bundle, not parsed yet */
 	int		 t_on;		/* the parent installs our CA */
 	struct tls_leaf	 t_leaf[TLS_LEAF_CACHE];
 	uint64_t	 t_clock;
 	uint64_t	 t_hits;
 	uint64_t	 t_misses;
+	struct tls_sess	 t_sess[TLS_SESS_CACHE];
+	uint64_t	 t_sclock;
 };
 
 static EVP_PKEY	*tls_keygen(void);
 static int	 tls_ext(X509 *, X509 *, int, const char *);
 static int	 tls_serial(X509 *);
 static X509	*tls_ca_make(EVP_PKEY *);
+static X509	*tls_leaf_template(struct tls_mitm *);
+static int	 tls_san(X509 *, const char *);
 static int	 tls_leaf_make(struct tls_mitm *, const char *,
 		    struct tls_leaf *);
 static struct tls_leaf *tls_leaf_get(struct tls_mitm *, const char *);
+static struct tls_sess *tls_sess_find(struct tls_mitm *, const char *,
+		    uint16_t);
+static int	 tls_sess_new(SSL *, SSL_SESSION *);
+static void	 tls_sess_forget(struct conn *);
+static int	 tls_ctx_init(struct tls_mitm *);
+static void	 tls_roots_read(struct tls_mitm *);
+static void	 tls_roots_load(struct tls_mitm *);
+static void	 tls_roots_idle(evutil_socket_t, short, void *);
+static int	 tls_upstream(struct conn *, SSL *);
 static int	 tls_alpn(SSL *, const unsigned char **, unsigned char *,
 		    const unsigned char *, unsigned int, void *);
 static void	 tls_event(struct bufferevent *, short, void *);
+static void	 tls_alert_flush(struct conn *);
 
 static const unsigned char tls_h11[] = "\x08http/1.1";
 
@@ -153,45 +191,99 @@ tls_ca_make(EVP_PKEY *key)
 	return x;
 }
 
+/*
+ * What every leaf has in common, made once: encoding the public key
+ * costs OpenSSL 3 more than the signature, so a leaf starts as a copy
+ * of this.  Signed (it names no host) only so that it can be copied.
+ */
+static X509 *
+tls_leaf_template(struct tls_mitm *t)
+{
+	X509	*x;
+
+	if ((x = X509_new()) == NULL)
+		return NULL;
+	if (X509_set_version(x, 2) != 1 || tls_serial(x) == -1 ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 0) == NULL ||
+	    X509_set_issuer_name(x, X509_get_subject_name(t->t_ca)) != 1 ||
+	    X509_set_pubkey(x, t->t_leafkey) != 1 ||
+	    tls_ext(x, t->t_ca, NID_basic_constraints, "critical,CA:FALSE") ==
+	    -1 || tls_ext(x, t->t_ca, NID_key_usage,
+	    "critical,digitalSignature") == -1 ||
+	    tls_ext(x, t->t_ca, NID_ext_key_usage, "serverAuth") == -1 ||
+	    tls_ext(x, t->t_ca, NID_authority_key_identifier, "keyid") == -1 ||
+	    X509_sign(x, t->t_cakey, EVP_sha256()) == 0) {
+		X509_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/*
+ * The subjectAltName of host: one dNSName, or one iPAddress for an
+ * address literal.  Built from its parts, not from config text, so no
+ * byte of the host name is syntax.
+ */
+static int
+tls_san(X509 *x, const char *host)
+{
+	GENERAL_NAMES		*gens;
+	GENERAL_NAME		*gn = NULL;
+	ASN1_STRING		*v = NULL;
+	unsigned char		 ip[16];
+	int			 rc = -1, type = GEN_DNS, len = -1;
+
+	if (inet_pton(AF_INET, host, ip) == 1)
+		len = 4;
+	else if (inet_pton(AF_INET6, host, ip) == 1)
+		len = 16;
+	if (len != -1)
+		type = GEN_IPADD;
+	if ((gens = sk_GENERAL_NAME_new_null()) == NULL ||
+	    (gn = GENERAL_NAME_new()) == NULL ||
+	    (v = type == GEN_IPADD ? ASN1_OCTET_STRING_new() :
+	    ASN1_IA5STRING_new()) == NULL ||
+	    ASN1_STRING_set(v, type == GEN_IPADD ? (const void *)ip :
+	    (const void *)host, len) != 1)
+		goto out;
+	GENERAL_NAME_set0_value(gn, type, v);
+	v = NULL;
+	if (sk_GENERAL_NAME_push(gens, gn) == 0)
+		goto out;
+	gn = NULL;
+	if (X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_DEFAULT) == 1)
+		rc = 0;
+out:
+	ASN1_STRING_free(v);
+	GENERAL_NAME_free(gn);
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
 /* A fresh leaf for host, signed by the CA, into l. */
 static int
 tls_leaf_make(struct tls_mitm *t, const char *host, struct tls_leaf *l)
 {
-	X509		*x = NULL;
-	EVP_PKEY	*k;
-	char		 san[300];
-	unsigned char	 ip[16];
-	int		 isip;
+	X509		*x;
 
-	isip = inet_pton(AF_INET, host, ip) == 1 ||
-	    inet_pton(AF_INET6, host, ip) == 1;
-	snprintf(san, sizeof(san), "%s:%s", isip ? "IP" : "DNS", host);
-	if ((k = tls_keygen()) == NULL || (x = X509_new()) == NULL)
-		goto bad;
-	if (X509_set_version(x, 2) != 1 || tls_serial(x) == -1 ||
+	if ((x = X509_dup(t->t_leaftpl)) == NULL)
+		return -1;
+	if (tls_serial(x) == -1 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
 	    X509_gmtime_adj(X509_getm_notAfter(x),
 	    (long)TLS_LEAF_DAYS * 86400) == NULL ||
 	    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
 	    MBSTRING_UTF8, (const unsigned char *)host, -1, -1, 0) != 1 ||
-	    X509_set_issuer_name(x, X509_get_subject_name(t->t_ca)) != 1 ||
-	    X509_set_pubkey(x, k) != 1 ||
-	    tls_ext(x, t->t_ca, NID_basic_constraints, "critical,CA:FALSE") ==
-	    -1 || tls_ext(x, t->t_ca, NID_key_usage,
-	    "critical,digitalSignature") == -1 ||
-	    tls_ext(x, t->t_ca, NID_ext_key_usage, "serverAuth") == -1 ||
-	    tls_ext(x, t->t_ca, NID_subject_alt_name, san) == -1 ||
-	    tls_ext(x, t->t_ca, NID_authority_key_identifier, "keyid") == -1 ||
-	    X509_sign(x, t->t_cakey, EVP_sha256()) == 0)
-		goto bad;
+	    tls_san(x, host) == -1 ||
+	    X509_sign(x, t->t_cakey, EVP_sha256()) == 0) {
+		X509_free(x);
+		return -1;
+	}
 	strlcpy(l->l_host, host, sizeof(l->l_host));
 	l->l_cert = x;
-	l->l_key = k;
 	return 0;
-bad:
-	X509_free(x);
-	EVP_PKEY_free(k);
-	return -1;
 }
 
 /* The cached leaf for host, or a new one in the least used slot. */
@@ -213,7 +305,6 @@ tls_leaf_get(struct tls_mitm *t, const char *host)
 	}
 	t->t_misses++;
 	X509_free(lru->l_cert);
-	EVP_PKEY_free(lru->l_key);
 	memset(lru, 0, sizeof(*lru));
 	if (tls_leaf_make(t, host, lru) == -1)
 		return NULL;
@@ -221,17 +312,221 @@ tls_leaf_get(struct tls_mitm *t, const char *host)
 	return lru;
 }
 
-/* ALPN towards the agent: http/1.1 or nothing. */
+/*
+ * ALPN towards the agent: http/1.1 (G16: the relay inspects HTTP/1.1
+ * only).  A client that offers protocols but not http/1.1 (an h2-only
+ * or gRPC client) gets the no_application_protocol alert RFC 7301
+ * asks for: a clear failure at once, not HTTP/1.1 bytes its HTTP/2
+ * parser would choke on.  No ALPN offered: no ALPN answered.
+ */
 static int
 tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     const unsigned char *in, unsigned int inlen, void *arg)
 {
-	(void)ssl;
+	struct conn	*c = SSL_get_app_data(ssl);
+
 	(void)arg;
 	if (SSL_select_next_proto((unsigned char **)out, outlen, tls_h11,
-	    sizeof(tls_h11) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
-	return SSL_TLSEXT_ERR_OK;
+	    sizeof(tls_h11) - 1, in, inlen) == OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_OK;
+	if (c != NULL)
+		log_info("TLS %s:%u: the agent offers no http/1.1 in ALPN "
+		    "(HTTP/2 only?): refused, only HTTP/1.1 is inspected",
+		    c->c_host, c->c_port);
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/*
+ * Both contexts.  The agent side's holds the leaf key and the CA as
+ * the chain, so a handshake only sets its host's certificate.
+ */
+static int
+tls_ctx_init(struct tls_mitm *t)
+{
+	if ((t->t_server = SSL_CTX_new(TLS_server_method())) == NULL ||
+	    (t->t_client = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	SSL_CTX_set_min_proto_version(t->t_server, TLS1_2_VERSION);
+	SSL_CTX_set_min_proto_version(t->t_client, TLS1_2_VERSION);
+	SSL_CTX_set_alpn_select_cb(t->t_server, tls_alpn, NULL);
+	SSL_CTX_set_alpn_protos(t->t_client, tls_h11, sizeof(tls_h11) - 1);
+	SSL_CTX_set_verify(t->t_client, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_options(t->t_server, SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(t->t_client, SSL_OP_NO_RENEGOTIATION);
+	/* One ticket is what a resuming agent uses; the second costs. */
+	SSL_CTX_set_num_tickets(t->t_server, 1);
+	SSL_CTX_set_session_cache_mode(t->t_client, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL);
+	SSL_CTX_sess_set_new_cb(t->t_client, tls_sess_new);
+	if (SSL_CTX_use_PrivateKey(t->t_server, t->t_leafkey) != 1 ||
+	    SSL_CTX_add1_chain_cert(t->t_server, t->t_ca) != 1)
+		return -1;
+	tls_roots_read(t);
+	return 0;
+}
+
+/*
+ * The system trust store is read now (no filesystem once the sandbox
+ * is closed) but parsed later: OpenSSL 3.0 takes some 30 ms for the
+ * bundle, which would hold up the sandbox's start.  It is parsed once
+ * the CA went to the parent (tls_trust), or by the first upstream
+ * handshake if that comes first: no certificate is ever verified
+ * against a partial store.
+ */
+static void
+tls_roots_read(struct tls_mitm *t)
+{
+	BIO	*in;
+	char	 buf[16384];
+	int	 n, bad = 0;
+
+	if ((in = BIO_new_file(TLS_SYSTEM_BUNDLE, "rb")) == NULL ||
+	    (t->t_roots = BIO_new(BIO_s_mem())) == NULL) {
+		log_warnx("TLS: no system trust store at %s",
+		    TLS_SYSTEM_BUNDLE);
+		BIO_free(in);
+		ERR_clear_error();
+		return;
+	}
+	while (!bad && (n = BIO_read(in, buf, sizeof(buf))) > 0)
+		bad = BIO_write(t->t_roots, buf, n) != n;
+	BIO_free(in);
+	if (bad) {
+		log_warnx("TLS: cannot read %s", TLS_SYSTEM_BUNDLE);
+		BIO_free(t->t_roots);
+		t->t_roots = NULL;
+	}
+	ERR_clear_error();
+}
+
+static void
+tls_roots_load(struct tls_mitm *t)
+{
+	STACK_OF(X509_INFO)	*infos;
+	X509_INFO		*xi;
+	X509_STORE		*st;
+	int			 i;
+
+	if (t->t_roots == NULL)
+		return;
+	infos = PEM_X509_INFO_read_bio(t->t_roots, NULL, NULL, NULL);
+	BIO_free(t->t_roots);
+	t->t_roots = NULL;
+	if (infos == NULL) {
+		log_warnx("TLS: %s does not parse", TLS_SYSTEM_BUNDLE);
+		ERR_clear_error();
+		return;
+	}
+	st = SSL_CTX_get_cert_store(t->t_client);
+	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+		xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 != NULL)
+			X509_STORE_add_cert(st, xi->x509);
+		if (xi->crl != NULL)
+			X509_STORE_add_crl(st, xi->crl);
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	ERR_clear_error();
+}
+
+static void
+tls_roots_idle(evutil_socket_t fd, short event, void *arg)
+{
+	(void)fd;
+	(void)event;
+	tls_roots_load(arg);
+}
+
+/* The cached session slot of host:port, or NULL. */
+static struct tls_sess *
+tls_sess_find(struct tls_mitm *t, const char *host, uint16_t port)
+{
+	size_t	 i;
+
+	for (i = 0; i < TLS_SESS_CACHE; i++)
+		if (t->t_sess[i].s_sess != NULL && t->t_sess[i].s_port == port &&
+		    strcasecmp(t->t_sess[i].s_host, host) == 0)
+			return &t->t_sess[i];
+	return NULL;
+}
+
+/*
+ * OpenSSL has a new upstream session (after a verified handshake, or
+ * a TLS 1.3 ticket later): keep a copy for the tunnel's host:port.  A
+ * copy, because OpenSSL marks the connection's own session not
+ * resumable when that connection ends in an error (a server's close
+ * without close_notify is one).  Returns 0: the reference stays
+ * OpenSSL's.
+ */
+static int
+tls_sess_new(SSL *ssl, SSL_SESSION *sess)
+{
+	struct conn	*c = SSL_get_app_data(ssl);
+	struct tls_mitm	*t;
+	struct tls_sess	*s, *lru;
+	SSL_SESSION	*dup;
+	size_t		 i;
+
+	if (c == NULL || SSL_get_verify_result(ssl) != X509_V_OK ||
+	    !SSL_SESSION_is_resumable(sess) ||
+	    (dup = SSL_SESSION_dup(sess)) == NULL)
+		return 0;
+	t = c->c_pd->pd_tls;
+	if ((s = tls_sess_find(t, c->c_host, c->c_port)) == NULL) {
+		for (lru = &t->t_sess[0], i = 0; i < TLS_SESS_CACHE; i++)
+			if (t->t_sess[i].s_used < lru->s_used)
+				lru = &t->t_sess[i];
+		s = lru;
+		strlcpy(s->s_host, c->c_host, sizeof(s->s_host));
+		s->s_port = c->c_port;
+	}
+	SSL_SESSION_free(s->s_sess);
+	s->s_sess = dup;
+	s->s_used = ++t->t_sclock;
+	return 0;
+}
+
+/* The upstream handshake of c failed: its session goes too. */
+static void
+tls_sess_forget(struct conn *c)
+{
+	struct tls_sess	*s;
+
+	if ((s = tls_sess_find(c->c_pd->pd_tls, c->c_host, c->c_port)) ==
+	    NULL)
+		return;
+	SSL_SESSION_free(s->s_sess);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * The upstream SSL of c: verification of the CONNECT host (name with
+ * SNI, or address), and its last session if there is one.
+ */
+static int
+tls_upstream(struct conn *c, SSL *us)
+{
+	struct tls_sess		*s;
+	X509_VERIFY_PARAM	*vp = SSL_get0_param(us);
+	unsigned char		 ip[16];
+
+	if (inet_pton(AF_INET, c->c_host, ip) == 1 ||
+	    inet_pton(AF_INET6, c->c_host, ip) == 1) {
+		if (X509_VERIFY_PARAM_set1_ip_asc(vp, c->c_host) != 1)
+			return -1;
+	} else if (SSL_set_tlsext_host_name(us, c->c_host) != 1 ||
+	    SSL_set1_host(us, c->c_host) != 1)
+		return -1;
+	if ((s = tls_sess_find(c->c_pd->pd_tls, c->c_host, c->c_port)) !=
+	    NULL) {
+		if (SSL_SESSION_is_resumable(s->s_sess) &&
+		    SSL_set_session(us, s->s_sess) == 1)
+			s->s_used = ++c->c_pd->pd_tls->t_sclock;
+		ERR_clear_error();
+	}
+	/* For tls_sess_new; the SSL goes with c (the filter's). */
+	SSL_set_app_data(us, c);
+	return 0;
 }
 
 /*
@@ -249,9 +544,10 @@ tls_init(struct proxyd *pd)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return;
 	if ((t->t_cakey = tls_keygen()) == NULL ||
+	    (t->t_leafkey = tls_keygen()) == NULL ||
 	    (t->t_ca = tls_ca_make(t->t_cakey)) == NULL ||
-	    (t->t_server = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    (t->t_client = SSL_CTX_new(TLS_client_method())) == NULL)
+	    (t->t_leaftpl = tls_leaf_template(t)) == NULL ||
+	    tls_ctx_init(t) == -1)
 		goto bad;
 	if ((b = BIO_new(BIO_s_mem())) == NULL ||
 	    PEM_write_bio_X509(b, t->t_ca) != 1) {
@@ -261,17 +557,6 @@ tls_init(struct proxyd *pd)
 	BIO_get_mem_ptr(b, &m);
 	t->t_capem = strndup(m->data, m->length);
 	BIO_free(b);
-	SSL_CTX_set_min_proto_version(t->t_server, TLS1_2_VERSION);
-	SSL_CTX_set_min_proto_version(t->t_client, TLS1_2_VERSION);
-	SSL_CTX_set_alpn_select_cb(t->t_server, tls_alpn, NULL);
-	SSL_CTX_set_alpn_protos(t->t_client, tls_h11, sizeof(tls_h11) - 1);
-	SSL_CTX_set_verify(t->t_client, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_options(t->t_server, SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_options(t->t_client, SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_load_verify_file(t->t_client, TLS_SYSTEM_BUNDLE) != 1)
-		log_warnx("TLS: no system trust store at %s",
-		    TLS_SYSTEM_BUNDLE);
-	ERR_clear_error();
 	if (t->t_capem == NULL)
 		goto bad;
 	pd->pd_tls = t;
@@ -289,14 +574,17 @@ tls_free(struct tls_mitm *t)
 
 	if (t == NULL)
 		return;
-	for (i = 0; i < TLS_LEAF_CACHE; i++) {
+	for (i = 0; i < TLS_LEAF_CACHE; i++)
 		X509_free(t->t_leaf[i].l_cert);
-		EVP_PKEY_free(t->t_leaf[i].l_key);
-	}
+	for (i = 0; i < TLS_SESS_CACHE; i++)
+		SSL_SESSION_free(t->t_sess[i].s_sess);
 	SSL_CTX_free(t->t_server);
 	SSL_CTX_free(t->t_client);
+	BIO_free(t->t_roots);
 	X509_free(t->t_ca);
+	X509_free(t->t_leaftpl);
 	EVP_PKEY_free(t->t_cakey);
+	EVP_PKEY_free(t->t_leafkey);
 	free(t->t_capem);
 	free(t);
 }
@@ -315,6 +603,7 @@ tls_trust(struct proxyd *pd, const char *pem)
 	X509_STORE		*st;
 	BIO			*b;
 	struct ipc_wr		 w;
+	struct timeval		 tv = { 0, TLS_ROOTS_DELAY_MS * 1000 };
 	int			 i, n = 0;
 
 	if (t == NULL) {
@@ -352,6 +641,10 @@ tls_trust(struct proxyd *pd, const char *pem)
 	if (proc_child_compose_wr(&pd->pd_ps, PROC_PARENT, IPC_PROXY_CA, 0,
 	    -1, &w) == -1)
 		log_warn("TLS: sending the CA");
+	/* The CA goes first, then the system bundle is parsed. */
+	if (t->t_roots != NULL && event_base_once(pd->pd_base, -1,
+	    EV_TIMEOUT, tls_roots_idle, t, &tv) == -1)
+		tls_roots_load(t);
 	return 0;
 }
 
@@ -382,32 +675,29 @@ tls_start(struct conn *c)
 	struct tls_leaf		*l;
 	struct bufferevent	*cb, *ub;
 	SSL			*cs = NULL, *us = NULL;
-	X509_VERIFY_PARAM	*vp;
-	unsigned char		 ip[16];
 
+	tls_roots_load(t);
 	if ((l = tls_leaf_get(t, c->c_host)) == NULL ||
 	    (cs = SSL_new(t->t_server)) == NULL ||
 	    (us = SSL_new(t->t_client)) == NULL ||
 	    SSL_use_certificate(cs, l->l_cert) != 1 ||
-	    SSL_use_PrivateKey(cs, l->l_key) != 1 ||
-	    SSL_add1_chain_cert(cs, t->t_ca) != 1)
+	    tls_upstream(c, us) == -1)
 		goto bad;
-	vp = SSL_get0_param(us);
-	if (inet_pton(AF_INET, c->c_host, ip) == 1 ||
-	    inet_pton(AF_INET6, c->c_host, ip) == 1) {
-		if (X509_VERIFY_PARAM_set1_ip_asc(vp, c->c_host) != 1)
-			goto bad;
-	} else if (SSL_set_tlsext_host_name(us, c->c_host) != 1 ||
-	    SSL_set1_host(us, c->c_host) != 1)
-		goto bad;
+	SSL_set_app_data(cs, c);	/* for tls_alpn's log line */
+	/*
+	 * Deferred callbacks: libevent's TLS filter reports EOF before it
+	 * commits the bytes read in the same pass, so a response and the
+	 * server's close arriving together would be cut; deferred, the
+	 * read callback runs first.
+	 */
 	cb = bufferevent_openssl_filter_new(c->c_pd->pd_base, c->c_cbev, cs,
-	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_ACCEPTING, TLS_BEV_OPTS);
 	if (cb == NULL)
 		goto bad;
 	cs = NULL;	/* the filter owns it (BEV_OPT_CLOSE_ON_FREE) */
 	c->c_cbev = cb;
 	ub = bufferevent_openssl_filter_new(c->c_pd->pd_base, c->c_ubev, us,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	    BUFFEREVENT_SSL_CONNECTING, TLS_BEV_OPTS);
 	if (ub == NULL)
 		goto bad;
 	c->c_ubev = ub;
@@ -431,6 +721,29 @@ bad:
 	return -1;
 }
 
+/*
+ * The agent's handshake failed: the alert OpenSSL wrote (say
+ * no_application_protocol) waits in the socket's output, which the
+ * filter keeps frozen; send it now, best effort and only whole (one
+ * small contiguous chunk), before the tunnel is closed.
+ */
+static void
+tls_alert_flush(struct conn *c)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(c->c_cbev);
+	struct evbuffer		*out;
+	struct evbuffer_iovec	 v;
+
+	if (u == NULL)
+		return;
+	out = bufferevent_get_output(u);
+	if (evbuffer_peek(out, -1, NULL, &v, 1) != 1 ||
+	    v.iov_len != evbuffer_get_length(out) || v.iov_len > 512)
+		return;
+	(void)send(bufferevent_getfd(u), v.iov_base, v.iov_len,
+	    MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* Handshake progress on either side. */
 static void
 tls_event(struct bufferevent *bev, short what, void *arg)
@@ -450,6 +763,10 @@ tls_event(struct bufferevent *bev, short what, void *arg)
 	}
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)
 		ERR_error_string_n(e, buf, sizeof(buf));
+	if (bev == c->c_ubev)
+		tls_sess_forget(c);
+	else
+		tls_alert_flush(c);
 	events_l7(c, "-", "-", NULL, "deny", bev == c->c_ubev ?
 	    "upstream TLS failed (verification or handshake)" :
 	    "agent TLS handshake failed");

@@ -409,7 +409,23 @@ config_slurp(const char *path)
 	return buf;
 }
 
-/* The agent's user (run_as_*, never root) and proxyd's. */
+/*
+ * proxyd's and sshd's user: known before the policy is, so that they
+ * start while the policy is being fetched.
+ */
+void
+config_daemon_user(struct sandbox *sb)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(SBX_DAEMON_USER)) == NULL)
+		fatalx("user %s does not exist (make deps creates it)",
+		    SBX_DAEMON_USER);
+	sb->sb_duid = pw->pw_uid;
+	sb->sb_dgid = pw->pw_gid;
+}
+
+/* The agent's user (run_as_*, never root). */
 void
 config_users(struct sandbox *sb)
 {
@@ -425,11 +441,6 @@ config_users(struct sandbox *sb)
 	sb->sb_gid = gr->gr_gid;
 	if (sb->sb_uid == 0 || sb->sb_gid == 0)
 		fatalx("the agent may not run as root");
-	if ((pw = getpwnam(SBX_DAEMON_USER)) == NULL)
-		fatalx("user %s does not exist (make deps creates it)",
-		    SBX_DAEMON_USER);
-	sb->sb_duid = pw->pw_uid;
-	sb->sb_dgid = pw->pw_gid;
 }
 
 static int
@@ -457,6 +468,10 @@ config_env_hidden(const struct sandbox *sb, const char *kv)
 		if (strlen(config_trust_env[i][0]) == n &&
 		    strncmp(kv, config_trust_env[i][0], n) == 0)
 			return 1;
+	/* Ours for the daemons (set before they start), not the agent's. */
+	if (strlen(PROC_LOG_PARENT_ENV) == n &&
+	    strncmp(kv, PROC_LOG_PARENT_ENV, n) == 0)
+		return 1;
 	return strncmp(kv, "NO_PROXY=", 9) == 0 ||
 	    strncmp(kv, "HOME=", 5) == 0 || strncmp(kv, "USER=", 5) == 0 ||
 	    strncmp(kv, "LOGNAME=", 8) == 0 ||
@@ -522,6 +537,19 @@ config_env(struct sandbox *sb, char **envp)
 	config_env_push(&env, &n, &cap, "USER", sb->sb_policy->run_as_user);
 	config_env_push(&env, &n, &cap, "LOGNAME", sb->sb_policy->run_as_user);
 	sb->sb_env = env;
+	config_scrub_env();
+}
+
+/*
+ * The secrets' bytes in our environment wiped in place (their names
+ * stay, empty): the daemons are exec'd with our environment, and they
+ * start before the agent's environment is built.
+ */
+void
+config_scrub_env(void)
+{
+	size_t	 i;
+
 	for (i = 0; i < sizeof(config_secret_env) /
 	    sizeof(config_secret_env[0]); i++)
 		config_scrub(config_secret_env[i]);

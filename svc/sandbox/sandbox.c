@@ -3,12 +3,15 @@
  * SPDX-License-Identifier: ISC
  *
  * openshell-sandbox: the supervisor of one sandbox (architecture.md
- * §2, sandbox.md §5.1).  As root it loads the policy, creates the
- * agent's and the proxy's network namespaces and proxyd's listener,
- * starts proxyd (unprivileged, restarted with backoff by proc.c; while
- * it is down the agent's connections fail: fail closed), then spawns
- * the agent under its reaper, answers proxyd's identity queries, and
- * when the agent is gone stops everything and exits with its status.
+ * §2, sandbox.md §5.1).  As root it creates the agent's and the
+ * proxy's network namespaces and proxyd's listener, starts proxyd
+ * (unprivileged, restarted with backoff by proc.c; while it is down
+ * the agent's connections fail: fail closed) and sshd, loads the
+ * policy while they start, clones the agent's reaper, which builds the
+ * agent's mounts meanwhile, and releases the agent once proxyd serves;
+ * then it answers proxyd's identity queries, and when the agent is
+ * gone stops everything and exits with its status.  Start-up latency
+ * is what the user waits for: independent steps overlap.
  *
  * Gateway mode (--endpoint, no --policy; gwlink.c): the policy and
  * the provider credentials come from the gateway, every log line goes
@@ -38,10 +41,15 @@
 
 extern char	**environ;
 
+static void	 sbx_daemons(struct sandbox *, struct event_base *);
+static void	 sbx_agent(struct sandbox *);
+static void	 sbx_sigdefault(int);
+static void	 sbx_signals(struct sandbox *, struct event_base *);
 static void	 sbx_dirs(struct sandbox *);
 static void	 sbx_mkdir(const char *, mode_t, uid_t, gid_t);
 static void	 sbx_proxyd_check(void);
 static void	 sbx_configure(struct proc_tree *, int, void *);
+static void	 sbx_proxy_config(struct sandbox *, struct proc_tree *);
 static void	 sbx_ready(struct proc_tree *, void *);
 static int	 sbx_dispatch(struct proc_tree *, int, struct ipc_msg *,
 		    void *);
@@ -50,7 +58,11 @@ static void	 sbx_status(int, short, void *);
 static void	 sbx_signal(int, short, void *);
 static void	 sbx_finish(struct sandbox *);
 static void	 sbx_ready_line(struct sandbox *);
+static void	 sbx_ready_write(struct sandbox *);
 static int	 sbx_log_event(struct sandbox *, int, struct ipc_msg *);
+
+/* The agent was released (or would have been, its reaper gone). */
+static int	 sbx_released;
 
 static const struct proc_tree_ops sbx_ops = {
 	sbx_configure,
@@ -63,8 +75,6 @@ main(int argc, char *argv[])
 {
 	static struct sandbox	 sb;
 	struct event_base	*base;
-	static const int	 sigs[3] = { SIGTERM, SIGINT, SIGHUP };
-	int			 i, ssh;
 
 	config_options(&sb, argc, argv);
 	log_procinit("sandbox");
@@ -78,48 +88,22 @@ main(int argc, char *argv[])
 			fatalx("gateway mode needs --sandbox-id");
 		sb.sb_lp = logpush_new(sb.sb_id);
 		logpush_hook_install(sb.sb_lp);
+	}
+	sb.sb_pidfd = sb.sb_statusfd = -1;
+	if ((base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	sbx_daemons(&sb, base);
+	sbx_sigdefault(1);
+	if (sb.sb_gateway) {
 		gwlink_fetch(&sb);
 		config_hosts(&sb);
 	} else
 		config_policy(&sb);
-	config_users(&sb);
-	sbx_proxyd_check();
-	sbx_dirs(&sb);
-	ssh = session_secret();	/* before config_env scrubs it */
-	config_env(&sb, environ);
-	if ((sb.sb_ident = ident_new()) == NULL)
-		fatal("ident");
-	if (netns_create(&sb.sb_nn) == -1)
-		fatalx("cannot create the sandbox network namespaces");
-	if (netns_listen(&sb.sb_nn) == -1)
-		fatalx("cannot create the proxy listener");
-	sb.sb_pidfd = sb.sb_statusfd = -1;
-	if ((base = event_base_new()) == NULL)
-		fatalx("event_base_new");
-	/* Like us, proxyd logs to stderr (-d): whoever runs the
-	 * supervisor (the gateway's driver, a test) collects both. */
-	proc_tree_init(&sb.sb_tree, base, 1, sb.sb_verbose);
-	proc_tree_user(&sb.sb_tree, sb.sb_duid, sb.sb_dgid);
-	proc_tree_setops(&sb.sb_tree, &sbx_ops, &sb);
-	proc_add(&sb.sb_tree, PROC_PROXY, "proxyd");
-	if (ssh && session_listen(&sb) == 0)
-		proc_add(&sb.sb_tree, PROC_SSH, "sshd");
-	if (sb.sb_gateway) {
-		/* proc_tree_init took the log hook for a logd we lack. */
-		logpush_hook_install(sb.sb_lp);
+	sbx_sigdefault(0);
+	sbx_agent(&sb);
+	if (sb.sb_gateway)
 		gwlink_start(&sb, base);
-	}
-	for (i = 0; i < 3; i++) {
-		sb.sb_ev_sig[i] = evsignal_new(base, sigs[i], sbx_signal, &sb);
-		if (sb.sb_ev_sig[i] == NULL ||
-		    evsignal_add(sb.sb_ev_sig[i], NULL) == -1)
-			fatalx("evsignal");
-	}
-	/* proxyd's log lines come to us as IPC_LOG_EVENT (no logd here);
-	 * the agent's environment was built already. */
-	if (sb.sb_gateway && setenv(PROC_LOG_PARENT_ENV, "1", 1) == -1)
-		fatal("setenv");
-	proc_tree_start(&sb.sb_tree);
+	sbx_signals(&sb, base);
 	log_info("starting sandbox %s (state %s)",
 	    sb.sb_name != NULL ? sb.sb_name : sb.sb_id != NULL ? sb.sb_id :
 	    "-", sb.sb_state);
@@ -129,10 +113,118 @@ main(int argc, char *argv[])
 }
 
 /*
+ * Before the policy is known: the network namespaces, proxyd's
+ * listener and the daemons, which start (exec, TLS set-up, the
+ * sandbox CA, the SSH host key) while the policy is fetched.  Their
+ * configuration that depends on the policy follows in sbx_agent.
+ */
+static void
+sbx_daemons(struct sandbox *sb, struct event_base *base)
+{
+	int	 ssh;
+
+	config_daemon_user(sb);
+	sbx_proxyd_check();
+	sbx_dirs(sb);
+	ssh = session_secret();	/* before config_scrub_env wipes it */
+	/* The daemons are exec'd with our environment. */
+	config_scrub_env();
+	if (netns_create(&sb->sb_nn) == -1)
+		fatalx("cannot create the sandbox network namespaces");
+	if (netns_listen(&sb->sb_nn) == -1)
+		fatalx("cannot create the proxy listener");
+	/* proxyd's log lines come to us as IPC_LOG_EVENT (no logd here);
+	 * config_env keeps the variable from the agent. */
+	if (sb->sb_gateway && setenv(PROC_LOG_PARENT_ENV, "1", 1) == -1)
+		fatal("setenv");
+	/* Like us, proxyd logs to stderr (-d): whoever runs the
+	 * supervisor (the gateway's driver, a test) collects both. */
+	proc_tree_init(&sb->sb_tree, base, 1, sb->sb_verbose);
+	proc_tree_user(&sb->sb_tree, sb->sb_duid, sb->sb_dgid);
+	proc_tree_setops(&sb->sb_tree, &sbx_ops, sb);
+	proc_add(&sb->sb_tree, PROC_PROXY, "proxyd");
+	if (ssh && session_listen(sb) == 0)
+		proc_add(&sb->sb_tree, PROC_SSH, "sshd");
+	/* proc_tree_init took the log hook for a logd we lack. */
+	if (sb->sb_gateway)
+		logpush_hook_install(sb->sb_lp);
+	proc_tree_start(&sb->sb_tree);
+}
+
+/*
+ * The policy is known: the agent's user, home and environment,
+ * proxyd's share of the policy, and the reaper, which builds the
+ * agent's namespaces and mounts while proxyd finishes its start.  The
+ * reaper is a copy of us: everything the agent needs is set before.
+ */
+static void
+sbx_agent(struct sandbox *sb)
+{
+	struct event_base	*base = sb->sb_tree.pt_base;
+
+	config_users(sb);
+	sbx_mkdir(sb->sb_sbxdir, 0700, sb->sb_uid, sb->sb_gid);
+	config_env(sb, environ);
+	if ((sb->sb_ident = ident_new()) == NULL)
+		fatal("ident");
+	sbx_proxy_config(sb, &sb->sb_tree);
+	if (sb->sb_gateway)
+		sb->sb_aio = agentio_new(sb->sb_lp);
+	if (spawn_reaper(sb) == -1)
+		fatalx("cannot spawn the agent");
+	if (sb->sb_aio != NULL)
+		agentio_parent(sb->sb_aio, base);
+	sb->sb_ev_pidfd = event_new(base, sb->sb_pidfd, EV_READ,
+	    sbx_reaper_done, sb);
+	sb->sb_ev_status = event_new(base, sb->sb_statusfd,
+	    EV_READ | EV_PERSIST, sbx_status, sb);
+	if (sb->sb_ev_pidfd == NULL || sb->sb_ev_status == NULL ||
+	    event_add(sb->sb_ev_pidfd, NULL) == -1 ||
+	    event_add(sb->sb_ev_status, NULL) == -1)
+		fatalx("event_add");
+}
+
+/*
+ * While the policy is fetched (retries included) the loop does not
+ * run: a TERM or INT ends us at once, as before the daemons started
+ * (they lose their channel and exit).  Then proc.c's handlers again.
+ */
+static void
+sbx_sigdefault(int on)
+{
+	static const int	 sigs[2] = { SIGTERM, SIGINT };
+	static struct sigaction	 saved[2];
+	struct sigaction	 sa;
+	int			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 0; i < 2; i++)
+		if (sigaction(sigs[i], on ? &sa : &saved[i], on ? &saved[i] :
+		    NULL) == -1)
+			fatal("sigaction");
+}
+
+static void
+sbx_signals(struct sandbox *sb, struct event_base *base)
+{
+	static const int	 sigs[3] = { SIGTERM, SIGINT, SIGHUP };
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		sb->sb_ev_sig[i] = evsignal_new(base, sigs[i], sbx_signal, sb);
+		if (sb->sb_ev_sig[i] == NULL ||
+		    evsignal_add(sb->sb_ev_sig[i], NULL) == -1)
+			fatalx("evsignal");
+	}
+}
+
+/*
  * <state> 0700 root; <state>/run 0700 root (control sockets, the
  * mount point of the agent's root); <state>/sandbox, the persistent
- * /sandbox, owned by the sandbox user.  Symlinks are refused, so that
- * a chown cannot be redirected (sandbox.md §5.2).
+ * /sandbox, owned by the sandbox user, is made by sbx_agent once that
+ * user is known.  Symlinks are refused, so that a chown cannot be
+ * redirected (sandbox.md §5.2).
  */
 static void
 sbx_dirs(struct sandbox *sb)
@@ -148,7 +240,6 @@ sbx_dirs(struct sandbox *sb)
 		fatalx("state directory path too long");
 	sbx_mkdir(run, 0700, 0, 0);
 	sbx_mkdir(sb->sb_rootdir, 0700, 0, 0);
-	sbx_mkdir(sb->sb_sbxdir, 0700, sb->sb_uid, sb->sb_gid);
 }
 
 static void
@@ -185,14 +276,15 @@ sbx_proxyd_check(void)
 
 /*
  * At every start of proxyd, before IPC_SETUP_DONE: a duplicate of the
- * listener (we keep the original), the policy, the hosts override and
- * the credentials.  Ownership of each fd passes to the channel.
+ * listener (we keep the original), then what comes from the policy.
+ * The first start is before the policy is known: sbx_agent sends that
+ * part after IPC_SETUP_DONE (nothing can use the proxy before the
+ * agent exists).  Ownership of each fd passes to the channel.
  */
 static void
 sbx_configure(struct proc_tree *pt, int id, void *arg)
 {
 	struct sandbox	*sb = arg;
-	struct ipc_wr	 w;
 
 	if (id == PROC_SSH)
 		session_configure(sb, pt);
@@ -207,71 +299,83 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 	if (proc_send_fd(pt, id, IPC_SETUP_PROXY_LISTEN,
 	    sb->sb_nn.nn_listen) == -1)
 		log_warn("proxyd: listener");
+	if (sb->sb_policy_yaml != NULL)
+		sbx_proxy_config(sb, pt);
+}
+
+/* The policy, the hosts override, the credentials, the trust anchors. */
+static void
+sbx_proxy_config(struct sandbox *sb, struct proc_tree *pt)
+{
+	struct ipc_wr	 w;
+
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
 	ipc_wr_str(&w, sb->sb_policy_yaml);
-	if (proc_compose_wr(pt, id, IPC_PROXY_POLICY, 0, -1, &w) == -1)
+	if (proc_compose_wr(pt, PROC_PROXY, IPC_PROXY_POLICY, 0, -1, &w) == -1)
 		log_warn("proxyd: policy");
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
 	ipc_wr_str(&w, sb->sb_hosts != NULL ? sb->sb_hosts : "");
-	if (proc_compose_wr(pt, id, IPC_PROXY_HOSTS, 0, -1, &w) == -1)
+	if (proc_compose_wr(pt, PROC_PROXY, IPC_PROXY_HOSTS, 0, -1, &w) == -1)
 		log_warn("proxyd: hosts");
 	creds_send(sb, pt);
 	trust_send(sb, pt);
 }
 
 /*
- * proxyd serves: now the agent may start, so that its first connection
- * finds the proxy.  Then --ready-fd.
+ * proxyd serves and the sandbox CA is in the agent's bundle (trust.c):
+ * now the agent may start, so that its first connection finds the
+ * proxy.  Then --ready-fd.
  */
 static void
 sbx_ready(struct proc_tree *pt, void *arg)
 {
 	struct sandbox	*sb = arg;
 
-	/* Not before the sandbox CA is in the agent's bundle (trust.c). */
 	if (trust_wait(sb, pt, sbx_ready))
 		return;
-	if (sb->sb_gateway)
-		sb->sb_aio = agentio_new(sb->sb_lp);
-	if (spawn_agent(sb) == -1)
-		fatalx("cannot spawn the agent");
-	if (sb->sb_aio != NULL)
-		agentio_parent(sb->sb_aio, pt->pt_base);
-	sb->sb_ev_pidfd = event_new(pt->pt_base, sb->sb_pidfd, EV_READ,
-	    sbx_reaper_done, sb);
-	sb->sb_ev_status = event_new(pt->pt_base, sb->sb_statusfd,
-	    EV_READ | EV_PERSIST, sbx_status, sb);
-	if (sb->sb_ev_pidfd == NULL || sb->sb_ev_status == NULL ||
-	    event_add(sb->sb_ev_pidfd, NULL) == -1 ||
-	    event_add(sb->sb_ev_status, NULL) == -1)
-		fatalx("event_add");
-	log_info("sandbox ready: agent %s (reaper pid %d)", sb->sb_argv[0],
-	    (int)sb->sb_reaper);
-	if (sb->sb_gateway) {
-		/* The ready line waits for the agent's isolation status. */
-		gwlink_loaded(sb);
+	sbx_released = 1;
+	/* A reaper gone already (its exit says why) gets no word. */
+	if (sb->sb_done || spawn_go(sb) == -1) {
+		sbx_ready_line(sb);
 		return;
 	}
-	sbx_ready_line(sb);
+	log_info("sandbox ready: agent %s (reaper pid %d)", sb->sb_argv[0],
+	    (int)sb->sb_reaper);
+	/* Gateway mode: the line waits for the agent's isolation status. */
+	if (!sb->sb_gateway)
+		sbx_ready_line(sb);
 }
 
 /*
- * --ready-fd: "ready", or in gateway mode "ready landlock=<status>
- * seccomp=<status>" for the driver to record.
+ * Once: --ready-fd, then in gateway mode the startup policy reported
+ * LOADED.  In that order: READY is what the user waits for, and the
+ * report costs gatewayd a commit.
  */
 static void
 sbx_ready_line(struct sandbox *sb)
 {
+	/* Not before the tree is ready: an early end of the reaper waits. */
+	if (sb->sb_ready_sent || !sbx_released)
+		return;
+	sb->sb_ready_sent = 1;
+	if (sb->sb_readyfd != -1)
+		sbx_ready_write(sb);
+	if (sb->sb_gateway)
+		gwlink_loaded(sb);
+}
+
+/*
+ * "ready", or in gateway mode "ready landlock=<status>
+ * seccomp=<status>" for the driver to record.
+ */
+static void
+sbx_ready_write(struct sandbox *sb)
+{
 	char	 line[sizeof(sb->sb_llstatus) + sizeof(sb->sb_scstatus) + 32];
 	int	 n;
 
-	if (sb->sb_ready_sent)
-		return;
-	sb->sb_ready_sent = 1;
-	if (sb->sb_readyfd == -1)
-		return;
 	if (!sb->sb_gateway)
 		n = snprintf(line, sizeof(line), "ready\n");
 	else
@@ -423,7 +527,7 @@ sbx_finish(struct sandbox *sb)
 		if (spawn_reaped(sb, &sb->sb_exit) == -1)
 			sb->sb_exit = 128 + SIGKILL;
 	}
-	if (!sb->sb_done && sb->sb_pidfd == -1)
+	if (!sb->sb_done && !sbx_released)
 		sb->sb_exit = 1;	/* stopped before the agent started */
 	if (sb->sb_pidfd != -1)
 		close(sb->sb_pidfd);

@@ -3,10 +3,13 @@
  * SPDX-License-Identifier: ISC
  *
  * The agent's process tree.  The supervisor clones a REAPER into new
- * PID, mount, IPC and UTS namespaces; it joins the agent netns, builds
- * the mount namespace (mounts.c) and forks the AGENT, then reaps
- * whatever the agent leaves behind and exits with the agent's status:
- * when it exits, the kernel kills everything left in the PID namespace.
+ * PID, mount, IPC and UTS namespaces as soon as the policy is known;
+ * it joins the agent netns and builds the mount namespace (mounts.c)
+ * while proxyd and sshd start, then waits for the supervisor's word
+ * (spawn_go, once the proxy serves and the sandbox CA is installed)
+ * before it forks the AGENT.  It reaps whatever the agent leaves
+ * behind and exits with the agent's status: when it exits, the kernel
+ * kills everything left in the PID namespace.
  *
  * The reaper is cloned with no exit signal, so that it is a "clone
  * child": proc.c's waitpid(-1) for the daemons never reaps it, and the
@@ -55,9 +58,12 @@ struct spawn_clone_args {
 extern char	**environ;
 
 static pid_t	 spawn_agent_pid;	/* in the reaper */
+static int	 spawn_gofd = -1;	/* our end of the go pipe */
 
-static void	 spawn_reaper(struct sandbox *, int)
+static void	 spawn_reaper_main(struct sandbox *, int, int)
 		    __attribute__((__noreturn__));
+static void	 spawn_keep(int, int);
+static int	 spawn_wait_go(int);
 static void	 spawn_exec(struct sandbox *, int)
 		    __attribute__((__noreturn__));
 static void	 spawn_signals(void);
@@ -67,18 +73,26 @@ static int	 spawn_status(int);
 static void	 spawn_report(int, const char *);
 
 /*
+ * Everything the agent needs must be in sb now: the reaper is a copy.
  * Ownership: on success sb_reaper, sb_pidfd (the reaper's pidfd) and
- * sb_statusfd (read end of the agent's status pipe) belong to sb.
+ * sb_statusfd (read end of the agent's status pipe) belong to sb; the
+ * write end of the go pipe is spawn_go's.
  */
 int
-spawn_agent(struct sandbox *sb)
+spawn_reaper(struct sandbox *sb)
 {
 	struct spawn_clone_args	 ca;
-	int			 pfd[2], pidfd = -1;
+	int			 pfd[2], gfd[2], pidfd = -1;
 	pid_t			 pid;
 
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		log_warn("pipe");
+		return -1;
+	}
+	if (pipe2(gfd, O_CLOEXEC) == -1) {
+		log_warn("pipe");
+		close(pfd[0]);
+		close(pfd[1]);
 		return -1;
 	}
 	memset(&ca, 0, sizeof(ca));
@@ -89,20 +103,47 @@ spawn_agent(struct sandbox *sb)
 		log_warn("clone3");
 		close(pfd[0]);
 		close(pfd[1]);
+		close(gfd[0]);
+		close(gfd[1]);
 		return -1;
 	}
 	if (pid == 0) {
 		close(pfd[0]);
+		close(gfd[1]);
 		/* Gateway mode: stdout/stderr become the relay's pipes. */
 		if (sb->sb_aio != NULL && agentio_child(sb->sb_aio) == -1)
 			_exit(127);
-		spawn_reaper(sb, pfd[1]);
+		spawn_reaper_main(sb, pfd[1], gfd[0]);
 	}
 	close(pfd[1]);
+	close(gfd[0]);
+	spawn_gofd = gfd[1];
 	sb->sb_reaper = pid;
 	sb->sb_pidfd = pidfd;
 	sb->sb_statusfd = pfd[0];
 	log_debug("reaper pid %d", (int)pid);
+	return 0;
+}
+
+/*
+ * The agent may start.  0, or -1 when the reaper is gone (it exited
+ * before: its status says why).  The go pipe is closed either way.
+ */
+int
+spawn_go(struct sandbox *sb)
+{
+	ssize_t	 n;
+
+	(void)sb;
+	if (spawn_gofd == -1)
+		return -1;
+	n = write(spawn_gofd, "g", 1);
+	close(spawn_gofd);
+	spawn_gofd = -1;
+	if (n != 1) {
+		log_warn("releasing the agent");
+		return -1;
+	}
 	return 0;
 }
 
@@ -128,7 +169,7 @@ spawn_reaped(struct sandbox *sb, int *status)
 
 /* PID 1 of the agent's PID namespace.  Never returns. */
 static void
-spawn_reaper(struct sandbox *sb, int statusfd)
+spawn_reaper_main(struct sandbox *sb, int statusfd, int gofd)
 {
 	pid_t	 pid;
 	int	 st, status = 127;
@@ -150,6 +191,10 @@ spawn_reaper(struct sandbox *sb, int statusfd)
 	if (sethostname("sandbox", 7) == -1)
 		log_warn("sethostname");
 	spawn_scrub_env();
+	/* Nothing of the supervisor's stays open here while we wait. */
+	spawn_keep(statusfd, gofd);
+	if (spawn_wait_go(gofd) == -1)
+		_exit(127);
 	if ((pid = fork()) == -1) {
 		log_warn("fork agent");
 		_exit(127);
@@ -170,6 +215,41 @@ spawn_reaper(struct sandbox *sb, int statusfd)
 			_exit(status);
 		}
 	}
+}
+
+/* Fds 0-2 and the two given (both above 2) stay; the rest is closed. */
+static void
+spawn_keep(int a, int b)
+{
+	int	 t;
+
+	if (a > b) {
+		t = a;
+		a = b;
+		b = t;
+	}
+	if (a > 3)
+		close_range(3, (unsigned int)a - 1, 0);
+	if (b > a + 1)
+		close_range((unsigned int)a + 1, (unsigned int)b - 1, 0);
+	close_range((unsigned int)b + 1, ~0U, 0);
+}
+
+/*
+ * The supervisor's "g": the proxy serves.  EOF: it is gone without a
+ * word (PR_SET_PDEATHSIG kills us too).  A signal meanwhile ends us
+ * (spawn_forward: no agent yet).
+ */
+static int
+spawn_wait_go(int fd)
+{
+	ssize_t	 n;
+	char	 c;
+
+	while ((n = read(fd, &c, 1)) == -1 && errno == EINTR)
+		;
+	close(fd);
+	return n == 1 && c == 'g' ? 0 : -1;
 }
 
 /* libevent's handlers came with the clone: back to defaults, then the

@@ -142,8 +142,10 @@ struct sandbox {
 void	 config_options(struct sandbox *, int, char **);
 void	 config_policy(struct sandbox *);
 void	 config_enrich(struct policy *, const char *);
+void	 config_daemon_user(struct sandbox *);
 void	 config_users(struct sandbox *);
 void	 config_env(struct sandbox *, char **);
+void	 config_scrub_env(void);
 void	 config_hosts(struct sandbox *);
 
 /* creds.c */
@@ -167,7 +169,8 @@ int	 mounts_setup(const struct sandbox *);
 int	 mounts_entry(const char *, const char *, const char *);
 
 /* spawn.c */
-int	 spawn_agent(struct sandbox *);
+int	 spawn_reaper(struct sandbox *);
+int	 spawn_go(struct sandbox *);
 int	 spawn_reaped(struct sandbox *, int *);
 
 /* ident.c */
