@@ -1,19 +1,35 @@
 /*
  * Copyright (c) 2026 The OpenShell in C authors.
  * SPDX-License-Identifier: ISC
+ *
+ * Batching (log_batch, opt-in): a daemon that logs a line per request
+ * would pay a write(2), and wake whoever reads its stderr, per line.
+ * Its stderr lines are gathered instead and written once per turn of
+ * its event loop (an event activated by the first line of a turn),
+ * before any ERROR line, when the buffer is full, at exit and on a
+ * SIGTERM left at its default action.  A write holds at most PIPE_BUF
+ * bytes and ends at a line's end: on a pipe shared with other daemons
+ * it stays atomic, so lines never mix.  Syslog is never batched.
  */
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "log.h"
 
 #define LOG_LINE_MAX	2048
+#define LOG_BATCH_MAX	PIPE_BUF
 
 /* Until log_init says otherwise, everything goes to stderr. */
 static int	 log_foreground = 1;
@@ -22,8 +38,17 @@ static char	 log_title[64];
 static int	 log_inhook;
 static void	(*log_hook)(const char *, const char *);
 
+/* The SIGTERM handler reads these: complete lines [off, len). */
+static struct event		*log_batchev;
+static char			 log_batchbuf[LOG_BATCH_MAX];
+static volatile sig_atomic_t	 log_batchlen;
+static volatile sig_atomic_t	 log_batchoff;
+
 static const char *log_levelname(int);
 static void	 log_emit(int, const char *, const char *);
+static void	 log_batch_add(const char *, const char *);
+static void	 log_batch_cb(evutil_socket_t, short, void *);
+static void	 log_batch_term(int);
 static void	 log_vmsg(int, int, const char *, va_list)
 		    __attribute__((__format__(printf, 3, 0)));
 static void	 vfatalc(int, const char *, va_list)
@@ -74,6 +99,100 @@ log_sethook(void (*hook)(const char *, const char *))
 	log_hook = hook;
 }
 
+/*
+ * From now on stderr lines wait for the end of the current turn of
+ * base's loop.  Single-threaded daemons only: the buffer has no lock.
+ */
+void
+log_batch(struct event_base *base)
+{
+	struct sigaction	 sa, old;
+
+	if (!log_foreground || log_batchev != NULL)
+		return;
+	if ((log_batchev = event_new(base, -1, 0, log_batch_cb, NULL)) ==
+	    NULL)
+		return;		/* unbatched, as before */
+	atexit(log_flush);
+	/* Killed by SIGTERM still, but not before the buffer is out. */
+	if (sigaction(SIGTERM, NULL, &old) == 0 &&
+	    old.sa_handler == SIG_DFL) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = log_batch_term;
+		sa.sa_flags = SA_RESETHAND;
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGTERM, &sa, NULL);
+	}
+}
+
+/* Write out what is buffered; a failed write loses it, as stdio's. */
+void
+log_flush(void)
+{
+	ssize_t	 n;
+	int	 saved_errno = errno;
+
+	while (log_batchoff < log_batchlen) {
+		n = write(STDERR_FILENO, log_batchbuf + log_batchoff,
+		    (size_t)(log_batchlen - log_batchoff));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		log_batchoff += (sig_atomic_t)n;
+	}
+	log_batchlen = 0;
+	log_batchoff = 0;
+	errno = saved_errno;
+}
+
+static void
+log_batch_cb(evutil_socket_t fd, short event, void *arg)
+{
+	(void)fd;
+	(void)event;
+	(void)arg;
+	log_flush();
+}
+
+/* Async-signal-safe: complete lines only, then the default action. */
+static void
+log_batch_term(int sig)
+{
+	ssize_t	 n;
+
+	if (log_batchoff < log_batchlen) {
+		n = write(STDERR_FILENO, log_batchbuf + log_batchoff,
+		    (size_t)(log_batchlen - log_batchoff));
+		(void)n;
+	}
+	raise(sig);
+}
+
+/* One line into the buffer; the first of a turn arms the flush. */
+static void
+log_batch_add(const char *prefix, const char *msg)
+{
+	size_t	 plen = strlen(prefix), mlen = strlen(msg);
+	size_t	 len = plen + mlen + 1, at;
+
+	if (len > sizeof(log_batchbuf) - (size_t)log_batchlen)
+		log_flush();
+	if (len > sizeof(log_batchbuf)) {
+		fprintf(stderr, "%s%s\n", prefix, msg);
+		return;
+	}
+	at = (size_t)log_batchlen;
+	memcpy(log_batchbuf + at, prefix, plen);
+	memcpy(log_batchbuf + at + plen, msg, mlen);
+	log_batchbuf[at + len - 1] = '\n';
+	if (at == 0)
+		event_active(log_batchev, EV_TIMEOUT, 1);
+	/* The line is whole before the handler may see it. */
+	atomic_signal_fence(memory_order_seq_cst);
+	log_batchlen = (sig_atomic_t)(at + len);
+}
+
 static const char *
 log_levelname(int pri)
 {
@@ -94,9 +213,12 @@ log_levelname(int pri)
 static void
 log_emit(int pri, const char *prefix, const char *msg)
 {
-	if (log_foreground)
+	if (log_foreground && log_batchev != NULL && pri > LOG_CRIT)
+		log_batch_add(prefix, msg);
+	else if (log_foreground) {
+		log_flush();	/* what came before goes first */
 		fprintf(stderr, "%s%s\n", prefix, msg);
-	else
+	} else
 		syslog(pri, "%s", msg);
 	if (log_hook != NULL && !log_inhook) {
 		log_inhook = 1;

@@ -6,12 +6,17 @@
  * or syslog, tagged with the process title.  A process may install a
  * hook that also forwards each line to logd; the hook is never called
  * recursively and never for debug lines below the current verbosity.
+ *
+ * A busy daemon may opt in to batching (log_batch): its stderr lines
+ * are then gathered and written once per event-loop turn.
  */
 
 #ifndef LOG_H
 #define LOG_H
 
 #include <stdarg.h>
+
+struct event_base;
 
 #define LOG_LEVEL_WARN	0
 #define LOG_LEVEL_INFO	1
@@ -24,6 +29,9 @@ int	 log_getverbose(void);
 const char *log_procname(void);
 /* level name ("WARN", "INFO", "DEBUG", "ERROR"), formatted message */
 void	 log_sethook(void (*)(const char *, const char *));
+/* stderr lines buffered, written once per turn of this loop */
+void	 log_batch(struct event_base *);
+void	 log_flush(void);
 
 void	 log_warn(const char *, ...)
 	    __attribute__((__format__(printf, 1, 2)));

@@ -4,6 +4,7 @@ $(eval $(call unit,ipc,,))
 $(eval $(call unit,pack,,))
 $(eval $(call unit,ipc_ev,,))
 $(eval $(call unit,log,,))
+$(eval $(call unit,log_batch,,))
 
 # This file is read before mk/libipc.mk defines LIBIPC_SRCS, so name
 # the sources the fuzzer needs ($^ drops duplicates if both are set).

@@ -5,7 +5,6 @@ network namespace, the C origin, proxyd with this process as its
 parent, mitmdump) and prints; l7_load does the measuring."""
 
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -31,10 +30,6 @@ HS_N = int(os.environ.get("L7_BENCH_HS_N", "200"))
 AB = os.environ.get("L7_BENCH_AB")
 # 1: request rates only (no mitmdump, no handshake series)
 QUICK = os.environ.get("L7_BENCH_QUICK") == "1"
-# 1: also the proxy's instructions per request (user, kernel) from
-# perf stat: a figure that, unlike CPU time, the machine's load
-# hardly moves
-PERF = os.environ.get("L7_BENCH_PERF") == "1"
 NAMES = HS_N * (REPS + 1)      # miss names: each used once per proxy
 POLICY = """version: 1
 network_policies:
@@ -184,25 +179,12 @@ def cpu_ticks(pid):
 def rps(bindir, mode, ca, via, pid):
     """One rate figure, plus the proxy's CPU per request (us)."""
     hz = os.sysconf("SC_CLK_TCK")
-    ps = None
-    if PERF and pid is not None:
-        ps = subprocess.Popen(["perf", "stat", "-x,", "-e",
-                               "instructions:u,instructions:k", "-p",
-                               str(pid)], stderr=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL)
     c0 = cpu_ticks(pid)
     r = load(bindir, "rps", *(["-k"] if mode == "keep" else []),
              "-c", CONNS, "-t", SECS, "-w", "0.3", "-a", ca, "-h", NAME,
              "-p", PORT, *via)
     if pid is not None and r["total"] > 0:
         r["cpu_us"] = (cpu_ticks(pid) - c0) * 1e6 / hz / r["total"]
-    if ps is not None:
-        ps.send_signal(signal.SIGINT)
-        for line in ps.communicate()[1].decode().splitlines():
-            f = line.split(",")
-            if len(f) > 2 and f[2] in ("instructions:u", "instructions:k") \
-                    and f[0].isdigit() and r["total"] > 0:
-                r["kinsn_" + f[2][-1]] = int(f[0]) / 1e3 / r["total"]
     return r
 
 
@@ -277,9 +259,7 @@ def report_ab(res):
         v = res["rps " + mode]
         for key, unit, lbl in (("rps", "/s", "req/s " + label),
                                ("p50_us", "us", "  latency p50"),
-                               ("cpu_us", "us", "  cpu/request"),
-                               ("kinsn_u", "k", "  user insn/request"),
-                               ("kinsn_k", "k", "  kernel insn/req")):
+                               ("cpu_us", "us", "  cpu/request")):
             p, b, d = (med(v.get(n, []), key) for n in
                        ("proxyd", "proxyd-b", "direct"))
             print("%-24s %s %s %s  %-5s %s   (p/dir %s, b/dir %s)" % (

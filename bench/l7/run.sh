@@ -31,6 +31,11 @@
 #                         also a new upstream session); resumed = the
 #                         client resumes its last session
 #
+# L7_BENCH_AB=path: another proxyd binary (an older build, say) as a
+# fourth target, "proxyd-b", in the same rounds: A/B figures that the
+# machine's load moves alike.  L7_BENCH_QUICK=1: request rates only (no
+# mitmdump, no handshake series).
+#
 # Rate figures are the median of L7_BENCH_REPS (default 3) rounds in
 # which the targets take turns.  Ratios > 1 favour proxyd; targets
 # (issue 6): req/s >= 0.50 of direct and >= 2 x mitmdump.  Needs root

@@ -23,6 +23,13 @@
  *	N connections one after the other; for each, the time from
  *	connect(2) to the first byte of the answer to a small request
  *	(through CONNECT when PROXY is given); prints p50 and p99 in us.
+ *   proxy_load hold N PROXY TARGET
+ *	opens N CONNECT tunnels and keeps them (idle) until "drop"
+ *   proxy_load agent
+ *	runs inside a sandbox: reads one command per line on stdin
+ *	(bulk, lat, hold, drop, as above without "proxy_load") and
+ *	prints each one's answer line ("error" on a failure), so that
+ *	one sandbox serves a whole benchmark run.
  *
  * PROXY is host:port of an HTTP proxy, TARGET the host:port to CONNECT
  * to; without them the client connects to ADDR PORT directly.
@@ -49,7 +56,9 @@
 #define PROXY_LOAD_RESP		64		/* 'L' answer size */
 #define PROXY_LOAD_MAXCONN	64
 #define PROXY_LOAD_WARMUP	0.2		/* seconds not counted */
-#define PROXY_LOAD_PIPE		(256 * 1024)	/* as proxyd's splice.c */
+#define PROXY_LOAD_PIPE		(1024 * 1024)	/* as proxyd's splice.c */
+#define PROXY_LOAD_MAXHOLD	1024
+#define PROXY_LOAD_MAXARGS	16
 
 struct load_target {
 	struct sockaddr_in	 lt_addr;	/* where to connect */
@@ -83,10 +92,16 @@ static void	*load_bulk_run(void *);
 static int	 load_lat(int, char **);
 static double	 load_lat_one(const struct load_target *);
 static int	 load_cmp(const void *, const void *);
+static int	 load_hold(int, char **);
+static void	 load_drop(void);
+static int	 load_agent(void);
+static int	 load_cmd(int, char **);
 static void	 load_usage(void);
 
 static char	 load_zero[PROXY_LOAD_BUF];
 static struct sockaddr_in load_up;	/* the relay's upstream */
+static int	 load_held[PROXY_LOAD_MAXHOLD];	/* hold's tunnels */
+static int	 load_nheld;
 
 struct load_pump {
 	int	 lp_from;
@@ -511,6 +526,77 @@ load_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* argv: N PROXY TARGET.  The tunnels are ours until load_drop. */
+static int
+load_hold(int argc, char **argv)
+{
+	struct load_target	 t;
+	char			*av[4];
+	int			 n, s;
+
+	if (argc != 3 || (n = atoi(argv[0])) < 1 ||
+	    n > PROXY_LOAD_MAXHOLD - load_nheld)
+		load_usage();
+	av[0] = "0.0.0.0";
+	av[1] = "0";
+	av[2] = argv[1];
+	av[3] = argv[2];
+	load_target(&t, 4, av);
+	while (n-- > 0) {
+		if ((s = load_open(&t)) == -1)
+			return 1;
+		load_held[load_nheld++] = s;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+static void
+load_drop(void)
+{
+	while (load_nheld > 0)
+		close(load_held[--load_nheld]);
+	printf("ok\n");
+}
+
+/* One command per line on stdin, one answer line each on stdout. */
+static int
+load_agent(void)
+{
+	char	 line[1024], *av[PROXY_LOAD_MAXARGS], *w, *last;
+	int	 ac;
+
+	printf("ready\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		ac = 0;
+		for (w = strtok_r(line, " \t\n", &last); w != NULL &&
+		    ac < PROXY_LOAD_MAXARGS; w = strtok_r(NULL, " \t\n", &last))
+			av[ac++] = w;
+		if (ac > 0 && load_cmd(ac, av) != 0)
+			printf("error\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* A client command of the agent: av[0] is the mode. */
+static int
+load_cmd(int ac, char **av)
+{
+	if (strcmp(av[0], "bulk") == 0)
+		return load_bulk(ac - 1, av + 1);
+	if (strcmp(av[0], "lat") == 0)
+		return load_lat(ac - 1, av + 1);
+	if (strcmp(av[0], "hold") == 0)
+		return load_hold(ac - 1, av + 1);
+	if (strcmp(av[0], "drop") == 0) {
+		load_drop();
+		return 0;
+	}
+	return 1;
+}
+
 static void
 load_usage(void)
 {
@@ -518,7 +604,9 @@ load_usage(void)
 	    "       proxy_load relay ADDR PORT UPADDR UPPORT\n"
 	    "       proxy_load bulk down|up CONNS SECS ADDR PORT "
 	    "[PROXY TARGET]\n"
-	    "       proxy_load lat N ADDR PORT [PROXY TARGET]\n");
+	    "       proxy_load lat N ADDR PORT [PROXY TARGET]\n"
+	    "       proxy_load hold N PROXY TARGET\n"
+	    "       proxy_load agent\n");
 	exit(2);
 }
 
@@ -532,10 +620,10 @@ main(int argc, char **argv)
 		return load_sink(argc - 2, argv + 2);
 	if (strcmp(argv[1], "relay") == 0)
 		return load_relay(argc - 2, argv + 2);
-	if (strcmp(argv[1], "bulk") == 0)
-		return load_bulk(argc - 2, argv + 2);
-	if (strcmp(argv[1], "lat") == 0)
-		return load_lat(argc - 2, argv + 2);
+	if (strcmp(argv[1], "agent") == 0)
+		return load_agent();
+	if (strcmp(argv[1], "bulk") == 0 || strcmp(argv[1], "lat") == 0)
+		return load_cmd(argc - 1, argv + 1);
 	load_usage();
 	return 2;
 }

@@ -13,7 +13,8 @@
  *	6 resolve (hosts override, evdns), SSRF on every address (G8)
  *	7 connect to the resolved addresses, no re-resolution; all fail
  *	  -> 502 (G10)
- *	8 200 Connection Established, CONNECT / CONNECT_L7 action=allow
+ *	8 200 Connection Established (written at once), then the
+ *	  CONNECT / CONNECT_L7 action=allow line
  *	9 an endpoint with REST rules (not `tls: skip`): the L7 relay
  *	  (l7.c) judges every request; otherwise a raw tunnel, spliced
  */
@@ -105,16 +106,16 @@ connect_ready(struct conn *c)
 	int	 l7 = c->c_l4.proto != POLICY_PROTO_NONE;
 
 	c->c_pd->pd_st.st_allowed++;
+	/* The 200 first, the log line after: the client waits for one. */
+	if (relay_head(c, connect_200, sizeof(connect_200) - 1) == -1) {
+		front_close(c);
+		return;
+	}
 	events_conn(c, l7 ? "CONNECT_L7" : "CONNECT", "allow", NULL);
 	if (l7 && !l7_wanted(c))
 		log_warnx("CONNECT_L7 %s:%u: %s, raw tunnel", c->c_host,
 		    c->c_port, c->c_l4.tls_skip ? "tls: skip" :
 		    "SQL rules are not inspected");
-	if (bufferevent_write(c->c_cbev, connect_200,
-	    sizeof(connect_200) - 1) == -1) {
-		front_close(c);
-		return;
-	}
 	if (l7_wanted(c))
 		l7_start(c);
 	else

@@ -41,6 +41,7 @@ struct ev_line {
 	size_t	 len;
 };
 
+static void	 events_put(struct ev_line *, const char *, size_t);
 static void	 events_kv(struct ev_line *, const char *, const char *);
 static void	 events_kvu(struct ev_line *, const char *, unsigned long);
 static void	 events_join(char *, size_t, char *const *, size_t,
@@ -49,10 +50,23 @@ static void	 events_common(struct ev_line *, struct conn *, const char *,
 		    const char *);
 static void	 events_emit(int, struct ev_line *);
 
-static char	*events_ring[EVENTS_RING];
+/* Copied, not allocated: a line per request must not cost a malloc. */
+static struct ev_line	 events_ring[EVENTS_RING];
 static uint32_t	 events_next;
 static uint32_t	 events_count;
 
+/* n bytes of s, as many as fit (the line stays terminated). */
+static void
+events_put(struct ev_line *l, const char *s, size_t n)
+{
+	if (n > sizeof(l->buf) - 1 - l->len)
+		n = sizeof(l->buf) - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+/* No printf here: a dozen pairs make every request's line. */
 static void
 events_kv(struct ev_line *l, const char *k, const char *v)
 {
@@ -63,9 +77,9 @@ events_kv(struct ev_line *l, const char *k, const char *v)
 	if (v == NULL || *v == '\0')
 		v = "-";
 	quote = strpbrk(v, " \"=\\") != NULL;
-	if (l->len + 1 < sizeof(l->buf))
-		l->len += (size_t)snprintf(l->buf + l->len,
-		    sizeof(l->buf) - l->len, " %s=%s", k, quote ? "\"" : "");
+	events_put(l, " ", 1);
+	events_put(l, k, strlen(k));
+	events_put(l, quote ? "=\"" : "=", quote ? 2 : 1);
 	for (i = 0; v[i] != '\0' && l->len + 3 < sizeof(l->buf); i++) {
 		ch = v[i];
 		if ((unsigned char)ch < 0x20 || ch == 0x7f)
@@ -84,10 +98,14 @@ events_kv(struct ev_line *l, const char *k, const char *v)
 static void
 events_kvu(struct ev_line *l, const char *k, unsigned long v)
 {
-	char	 num[24];
+	char	 num[24], *p = num + sizeof(num) - 1;
 
-	snprintf(num, sizeof(num), "%lu", v);
-	events_kv(l, k, num);
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	events_kv(l, k, p);
 }
 
 static void
@@ -244,8 +262,8 @@ events_emit(int level, struct ev_line *l)
 		log_warnx("%s", l->buf);
 	else
 		log_info("%s", l->buf);
-	free(events_ring[slot]);
-	events_ring[slot] = strdup(l->buf);
+	memcpy(events_ring[slot].buf, l->buf, l->len + 1);
+	events_ring[slot].len = l->len;
 	if (events_count < EVENTS_RING)
 		events_count++;
 }
@@ -259,5 +277,5 @@ events_dump(struct ipc_wr *w)
 	start = events_next - events_count;
 	ipc_wr_array(w, events_count);
 	for (i = 0; i < events_count; i++)
-		ipc_wr_str(w, events_ring[(start + i) % EVENTS_RING]);
+		ipc_wr_str(w, events_ring[(start + i) % EVENTS_RING].buf);
 }

@@ -34,6 +34,7 @@
 static int	 front_cmp(struct conn *, struct conn *);
 static void	 front_accept(int, short, void *);
 static void	 front_new(struct proxyd *, int);
+static void	 front_early(struct conn *, int);
 static int	 front_ntop(const struct sockaddr_storage *, char *,
 		    uint16_t *);
 static int	 front_addrs(struct conn *, int);
@@ -213,6 +214,26 @@ front_new(struct proxyd *pd, int s)
 	front_limit(c, PROXY_HEAD_TIMEOUT);
 	bufferevent_setcb(c->c_cbev, front_read, NULL, front_event, c);
 	bufferevent_enable(c->c_cbev, EV_READ);
+	front_early(c, s);	/* may free c */
+}
+
+/*
+ * A client speaks first, and by the time we accept it mostly has: its
+ * head is read now, not on the next loop turn.  Nothing yet (or EOF):
+ * the read event sees to it.  The bufferevent keeps its input's end
+ * frozen but while it reads itself.  May free c.
+ */
+static void
+front_early(struct conn *c, int s)
+{
+	struct evbuffer	*in = bufferevent_get_input(c->c_cbev);
+	int		 n;
+
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_read(in, s, PROXY_HEAD_MAX);
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		front_read(c->c_cbev, c);
 }
 
 struct conn *
@@ -397,9 +418,11 @@ front_drained(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	/* Under TLS the bytes may still sit in the plain side: no
-	 * half-close; the client's EOF or the linger limit ends it. */
-	if (!c->c_tls && shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
+	/* Under TLS the bytes may still sit in the plain side: the
+	 * half-close waits for them (tls_close_notify). */
+	if (c->c_tls)
+		tls_close_notify(c);
+	else if (shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
 		front_close(c);
 		return;
 	}

@@ -67,8 +67,8 @@ static void	 l7_raw(struct conn *);
 static void	 l7_handoff(struct conn *);
 static void	 l7_want_read(struct bufferevent *);
 static struct bufferevent *l7_sock(struct bufferevent *);
-static void	 l7_eager(struct bufferevent *, int);
-static void	 l7_eager_cb(struct evbuffer *,
+static void	 l7_batch(struct bufferevent *, int);
+static void	 l7_batch_cb(struct evbuffer *,
 		    const struct evbuffer_cb_info *, void *);
 static void	 l7_queue(struct bufferevent *);
 static void	 l7_flush(evutil_socket_t, short, void *);
@@ -152,10 +152,12 @@ l7_start(struct conn *c)
 		bufferevent_disable(c->c_ubev, EV_READ);
 	else
 		bufferevent_enable(c->c_ubev, EV_READ);
-	l7_eager(l7_sock(c->c_cbev), 1);
-	l7_eager(l7_sock(c->c_ubev), 1);
+	l7_batch(l7_sock(c->c_cbev), 1);
+	l7_batch(l7_sock(c->c_ubev), 1);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
 		l7_request(c);
+	else if (c->c_ceof)	/* ended during the TLS handshakes */
+		front_close(c);
 }
 
 /* The bufferevent on the socket: bev, or a TLS filter's underlying. */
@@ -179,16 +181,16 @@ l7_sock(struct bufferevent *bev)
  * libevent's own writing again.
  */
 static void
-l7_eager(struct bufferevent *sock, int on)
+l7_batch(struct bufferevent *sock, int on)
 {
 	struct evbuffer	*out = bufferevent_get_output(sock);
 
-	(void)evbuffer_remove_cb(out, l7_eager_cb, sock);
+	(void)evbuffer_remove_cb(out, l7_batch_cb, sock);
 	if (!on) {
 		bufferevent_enable(sock, EV_WRITE);
 		return;
 	}
-	if (evbuffer_add_cb(out, l7_eager_cb, sock) == NULL) {
+	if (evbuffer_add_cb(out, l7_batch_cb, sock) == NULL) {
 		bufferevent_enable(sock, EV_WRITE);
 		return;
 	}
@@ -201,7 +203,7 @@ l7_eager(struct bufferevent *sock, int on)
  * written queues it for l7_flush.  Drained by libevent: EV_WRITE off.
  */
 static void
-l7_eager_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+l7_batch_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
     void *arg)
 {
 	struct bufferevent	*sock = arg;
@@ -451,8 +453,8 @@ l7_raw(struct conn *c)
 static void
 l7_handoff(struct conn *c)
 {
-	l7_eager(l7_sock(c->c_cbev), 0);
-	l7_eager(l7_sock(c->c_ubev), 0);
+	l7_batch(l7_sock(c->c_cbev), 0);
+	l7_batch(l7_sock(c->c_ubev), 0);
 	bufferevent_setwatermark(c->c_cbev, EV_READ, 0, 0);
 	relay_start(c);
 }

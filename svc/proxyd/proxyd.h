@@ -388,11 +388,13 @@ void	 tls_free(struct tls_mitm *);
 int	 tls_trust(struct proxyd *, const char *);
 int	 tls_available(const struct proxyd *);
 int	 tls_start(struct conn *);
+void	 tls_close_notify(struct conn *);
 void	 tls_stats(const struct proxyd *, uint64_t *, uint64_t *);
 
 /* relay.c */
 void	 relay_connect(struct conn *);
 void	 relay_start(struct conn *);
+int	 relay_head(struct conn *, const char *, size_t);
 void	 relay_nodelay(int);
 
 /* splice.c */

@@ -9,7 +9,10 @@
  * the other's output holds more than PROXY_RELAY_HIGH), half-close
  * passed on with shutdown(SHUT_WR) (not to a forward-proxy upstream,
  * whose one request is framed by body.c), and the idle limit of
- * front.c.
+ * front.c.  A raw CONNECT tunnel skips the bufferevents when it can:
+ * the 200 and the client's first bytes are written at once and the
+ * tunnel is spliced (splice.c) from there, so that the first exchange
+ * costs no loop turns.
  */
 
 #include <sys/socket.h>
@@ -25,6 +28,8 @@
 #include "proxyd.h"
 
 static void	 relay_try(struct conn *);
+static void	 relay_setup(struct conn *);
+static int	 relay_fast(struct conn *);
 static void	 relay_connect_event(struct bufferevent *, short, void *);
 static void	 relay_move(struct conn *, struct bufferevent *);
 static void	 relay_body(struct conn *);
@@ -109,13 +114,9 @@ relay_connect_event(struct bufferevent *bev, short what, void *arg)
 		forward_ready(c);
 }
 
-/*
- * Both sides connected and the pipeline wrote what goes first: from
- * here the bytes flow raw.  What the client sent after its head is
- * already in its input buffer and goes up first (G10).
- */
-void
-relay_start(struct conn *c)
+/* Both bufferevents as the tunnel's, whichever way it then moves. */
+static void
+relay_setup(struct conn *c)
 {
 	c->c_state = CONN_RELAY;
 	front_limit(c, PROXY_IDLE_TIMEOUT);
@@ -128,6 +129,19 @@ relay_start(struct conn *c)
 	bufferevent_set_max_single_read(c->c_ubev, PROXY_RELAY_CHUNK);
 	bufferevent_set_max_single_write(c->c_cbev, PROXY_RELAY_CHUNK);
 	bufferevent_set_max_single_write(c->c_ubev, PROXY_RELAY_CHUNK);
+}
+
+/*
+ * Both sides connected and the pipeline wrote what goes first: from
+ * here the bytes flow raw.  What the client sent after its head is
+ * already in its input buffer and goes up first (G10).
+ */
+void
+relay_start(struct conn *c)
+{
+	if (relay_fast(c) == 0)
+		return;
+	relay_setup(c);
 	bufferevent_enable(c->c_cbev, EV_READ | EV_WRITE);
 	bufferevent_enable(c->c_ubev, EV_READ | EV_WRITE);
 	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
@@ -136,6 +150,51 @@ relay_start(struct conn *c)
 	if (c->c_ubev != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(c->c_ubev)) > 0)
 		relay_read(c->c_ubev, c);
+}
+
+/*
+ * The answer head to the client now, not on the bufferevent's next
+ * loop turn: a new connection's socket buffer is empty.  What does
+ * not fit (or meets an error, which the bufferevent then meets too) is
+ * queued.  0, or -1 (out of memory: the caller closes).
+ */
+int
+relay_head(struct conn *c, const char *resp, size_t len)
+{
+	ssize_t	 n = 0;
+
+	if (evbuffer_get_length(bufferevent_get_output(c->c_cbev)) == 0 &&
+	    (n = send(bufferevent_getfd(c->c_cbev), resp, len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
+		n = 0;
+	if ((size_t)n == len)
+		return 0;
+	return bufferevent_write(c->c_cbev, resp + n, len - (size_t)n);
+}
+
+/*
+ * A raw CONNECT tunnel without the bufferevents' loop turns: the
+ * client's early bytes (after the head, or what the L7 relay sniffed)
+ * go up now, to an upstream socket that has sent nothing yet, and the
+ * tunnel is spliced from here.  0 when spliced; -1 when it cannot be
+ * or anything is left over: the bufferevents go on, the bytes still
+ * queued.
+ */
+static int
+relay_fast(struct conn *c)
+{
+	struct evbuffer	*early = bufferevent_get_input(c->c_cbev);
+
+	if (c->c_mode != MODE_CONNECT || c->c_tls || c->c_spliced)
+		return -1;
+	if (evbuffer_get_length(early) > 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->c_ubev)) == 0 &&
+	    evbuffer_write(early, bufferevent_getfd(c->c_ubev)) == -1)
+		return -1;
+	if (!splice_ready(c))
+		return -1;
+	relay_setup(c);
+	return splice_start(c);
 }
 
 static struct bufferevent *

@@ -39,9 +39,12 @@
 
 #include "proxyd.h"
 
-#define SPLICE_PIPE	(256 * 1024)	/* pipe size asked for */
+#define SPLICE_PIPE	(1024 * 1024)	/* pipe size asked for, */
+#define SPLICE_NBIG	16		/* while we have fewer such, */
+#define SPLICE_PIPE2	(256 * 1024)	/* else this */
 #define SPLICE_ROUNDS	4		/* fill/drain turns per wakeup */
-#define SPLICE_POOL	8		/* idle pipes kept */
+#define SPLICE_POOL	8		/* idle pipes kept, */
+#define SPLICE_POOLMAX	(2 * 1024 * 1024)	/* bytes of them at most */
 #define SPLICE_MINPIPE	65536		/* smaller ones are not kept */
 
 /* An idle, empty pipe, owned by the pool. */
@@ -53,6 +56,8 @@ struct splice_pipe {
 
 static struct splice_pipe splice_pool[SPLICE_POOL];
 static int	 splice_npool;
+static size_t	 splice_pooled;		/* bytes of pipe in the pool */
+static int	 splice_nbig;		/* pipes of ours > SPLICE_PIPE2 */
 
 static int	 splice_dir_open(struct conn *, struct splice_dir *, int, int);
 static void	 splice_dir_close(struct splice_dir *);
@@ -62,6 +67,7 @@ static void	 splice_arm(struct splice_dir *);
 static int	 splice_pipe_get(struct splice_dir *);
 static void	 splice_pipe_put(struct splice_dir *);
 static int	 splice_room(struct splice_dir *);
+static void	 splice_pipe_close(struct splice_dir *);
 
 /* Both bufferevents idle and empty, no EOF yet: switch if we can. */
 int
@@ -139,10 +145,7 @@ splice_dir_close(struct splice_dir *d)
 		event_free(d->sd_wev);
 	splice_pipe_put(d);
 	/* Still holding bytes: not reusable. */
-	if (d->sd_pr != -1)
-		close(d->sd_pr);
-	if (d->sd_pw != -1)
-		close(d->sd_pw);
+	splice_pipe_close(d);
 	memset(d, 0, sizeof(*d));
 	d->sd_pr = d->sd_pw = -1;
 }
@@ -197,13 +200,27 @@ splice_pipe_get(struct splice_dir *d)
 		d->sd_pr = pp->pp_r;
 		d->sd_pw = pp->pp_w;
 		d->sd_cap = pp->pp_cap;
+		splice_pooled -= pp->pp_cap;
 		return 0;
 	}
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
 		return -1;
-	/* Best effort: the default 64 KiB works too. */
-	if ((n = fcntl(p[1], F_SETPIPE_SZ, SPLICE_PIPE)) == -1)
+	/*
+	 * Best effort.  1 MiB (the default fs.pipe-max-size) halves our
+	 * CPU per byte against 256 KiB when tunnels compete for the loop
+	 * (bench/proxy, 8 tunnels): more bytes per splice and per wakeup.
+	 * But the kernel counts pipe pages per user (every proxyd of the
+	 * host is _openshell; 64 MiB soft), past which it refuses growth
+	 * and new pipes are tiny: only the first SPLICE_NBIG busy pipes
+	 * of a proxyd are big.  The default 64 KiB works too.
+	 */
+	n = -1;
+	if (splice_nbig < SPLICE_NBIG)
+		n = fcntl(p[1], F_SETPIPE_SZ, SPLICE_PIPE);
+	if (n == -1 && (n = fcntl(p[1], F_SETPIPE_SZ, SPLICE_PIPE2)) == -1)
 		n = fcntl(p[1], F_GETPIPE_SZ);
+	if (n > SPLICE_PIPE2)
+		splice_nbig++;
 	d->sd_cap = n > 0 ? (size_t)n : 4096;
 	d->sd_pr = p[0];
 	d->sd_pw = p[1];
@@ -212,8 +229,11 @@ splice_pipe_get(struct splice_dir *d)
 
 /*
  * An empty pipe of d goes to the pool (which owns it then), or is
- * closed when the pool is full or the pipe is a small one the kernel
- * handed out under the per-user limit (a new one may be bigger).
+ * closed when the pool is full (SPLICE_POOL pipes, SPLICE_POOLMAX
+ * bytes) or the pipe is a small one the kernel handed out under the
+ * per-user limit (a new one may be bigger).  The pool serves the
+ * tunnels that exchange messages: each takes a pipe and gives it back
+ * within one callback, so two suffice for any number of them.
  */
 static void
 splice_pipe_put(struct splice_dir *d)
@@ -222,15 +242,29 @@ splice_pipe_put(struct splice_dir *d)
 
 	if (d->sd_pr == -1 || d->sd_inpipe > 0)
 		return;
-	if (splice_npool < SPLICE_POOL && d->sd_cap >= SPLICE_MINPIPE) {
+	if (splice_npool < SPLICE_POOL && d->sd_cap >= SPLICE_MINPIPE &&
+	    splice_pooled + d->sd_cap <= SPLICE_POOLMAX) {
 		pp = &splice_pool[splice_npool++];
 		pp->pp_r = d->sd_pr;
 		pp->pp_w = d->sd_pw;
 		pp->pp_cap = d->sd_cap;
-	} else {
-		close(d->sd_pr);
-		close(d->sd_pw);
-	}
+		splice_pooled += d->sd_cap;
+		d->sd_pr = d->sd_pw = -1;
+		d->sd_cap = 0;
+	} else
+		splice_pipe_close(d);
+}
+
+/* d's pipe, if any, closed (whatever it holds is lost). */
+static void
+splice_pipe_close(struct splice_dir *d)
+{
+	if (d->sd_pr == -1)
+		return;
+	if (d->sd_cap > SPLICE_PIPE2)
+		splice_nbig--;
+	close(d->sd_pr);
+	close(d->sd_pw);
 	d->sd_pr = d->sd_pw = -1;
 	d->sd_cap = 0;
 }

@@ -35,8 +35,11 @@
  * what a leaked certificate could do.
  */
 
+#include <sys/socket.h>
+
 #include <arpa/inet.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -120,6 +123,8 @@ static int	 tls_alpn(SSL *, const unsigned char **, unsigned char *,
 		    const unsigned char *, unsigned int, void *);
 static void	 tls_event(struct bufferevent *, short, void *);
 static void	 tls_alert_flush(struct conn *);
+static void	 tls_shut_cb(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
 
 static const unsigned char tls_h11[] = "\x08http/1.1";
 
@@ -744,6 +749,44 @@ tls_alert_flush(struct conn *c)
 	    MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
+/*
+ * The last response went through the agent's TLS layer (front_finish
+ * drained the filter): close_notify, then the TCP half-close once the
+ * socket took every byte.  A close-delimited body ends only there: the
+ * client must not wait for the linger time to learn it is complete.
+ * The socket keeps the descriptor, and its buffer the callback, until
+ * both go together: the callback's argument is the descriptor, not c.
+ */
+void
+tls_close_notify(struct conn *c)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(c->c_cbev);
+	SSL			*ssl = bufferevent_openssl_get_ssl(c->c_cbev);
+	struct evbuffer		*out;
+	evutil_socket_t		 fd;
+
+	if (u == NULL || ssl == NULL || c->c_tls != 7)
+		return;
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+	out = bufferevent_get_output(u);
+	fd = bufferevent_getfd(u);
+	if (evbuffer_get_length(out) == 0)
+		(void)shutdown(fd, SHUT_WR);
+	else	/* failing that, the linger time ends it, as before */
+		(void)evbuffer_add_cb(out, tls_shut_cb, (void *)(intptr_t)fd);
+}
+
+static void
+tls_shut_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	if (info->n_deleted == 0 || evbuffer_get_length(out) > 0)
+		return;
+	(void)shutdown((int)(intptr_t)arg, SHUT_WR);
+	evbuffer_remove_cb(out, tls_shut_cb, arg);
+}
+
 /* Handshake progress on either side. */
 static void
 tls_event(struct bufferevent *bev, short what, void *arg)
@@ -757,8 +800,21 @@ tls_event(struct bufferevent *bev, short what, void *arg)
 			c->c_tls |= 2;
 		else
 			c->c_tls |= 4;
+		if ((what & BEV_EVENT_EOF) && bev == c->c_cbev)
+			c->c_ceof = 1;
 		if (c->c_tls == 7)
 			l7_start(c);
+		return;
+	}
+	/*
+	 * The agent's handshake is done and it sent its requests and its
+	 * end (a half-close) before upstream's handshake was: they wait
+	 * in its input for l7_start, which sees the EOF.  Nothing sent:
+	 * nothing to answer, closed below.
+	 */
+	if ((what & BEV_EVENT_EOF) && bev == c->c_cbev && (c->c_tls & 2) &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		c->c_ceof = 1;
 		return;
 	}
 	while ((e = bufferevent_get_openssl_error(bev)) != 0)

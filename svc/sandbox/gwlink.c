@@ -87,6 +87,9 @@ struct gwlink {
 	uint64_t		 gl_revision;
 	char			*gl_hash;
 	uint32_t		 gl_version;
+	uint32_t		 gl_tag;	/* of the last policy sent */
+	uint32_t		 gl_wait_tag;	/* its DONE, 0 if none due */
+	uint32_t		 gl_wait_version; /* reported on that DONE */
 	int			 gl_source;
 };
 
@@ -674,17 +677,75 @@ gwlink_apply(struct gwlink *gl, const GwConfig *cfg)
 		return;
 	}
 	policy_free(p);
+	free(sb->sb_policy_yaml);
+	sb->sb_policy_yaml = yaml;
+	/* A revision still unanswered is superseded: only this one counts. */
+	gl->gl_wait_tag = 0;
+	gl->gl_wait_version = cfg->version;
+	gl->gl_wait_tag = gwlink_policy_tag(sb);
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
 	ipc_wr_str(&w, yaml);
-	if (proc_compose_wr(&sb->sb_tree, PROC_PROXY, IPC_PROXY_POLICY, 0, -1,
-	    &w) == -1)
+	if (proc_compose_wr(&sb->sb_tree, PROC_PROXY, IPC_PROXY_POLICY,
+	    gl->gl_wait_tag, -1, &w) == -1)
 		log_warn("proxyd: policy (it gets it when it restarts)");
-	free(sb->sb_policy_yaml);
-	sb->sb_policy_yaml = yaml;
 	log_info("policy reloaded version=%u policy_hash=%.12s", cfg->version,
 	    cfg->policy_hash);
-	gwlink_report(gl, cfg->version, 1, NULL);
+}
+
+/*
+ * The tag for IPC_PROXY_POLICY: fresh for a reload, the one still due
+ * for a proxyd restarted before it answered (its setup carries the
+ * same policy); 0 (no answer wanted) otherwise.
+ */
+uint32_t
+gwlink_policy_tag(struct sandbox *sb)
+{
+	struct gwlink	*gl = sb->sb_gw;
+
+	if (gl == NULL)
+		return 0;
+	if (gl->gl_wait_tag != 0)
+		return gl->gl_wait_tag;
+	if (gl->gl_wait_version == 0)
+		return 0;
+	if (++gl->gl_tag == 0)
+		gl->gl_tag = 1;
+	return gl->gl_tag;
+}
+
+/*
+ * IPC_PROXY_POLICY_DONE [bool ok, str error] from proxyd: the revision
+ * sent with that tag serves now (LOADED) or proxyd kept the previous
+ * one (FAILED).  A stale tag (a newer policy went out since) is moot.
+ */
+int
+gwlink_policy_done(struct sandbox *sb, struct ipc_msg *msg)
+{
+	struct gwlink	*gl = sb->sb_gw;
+	struct ipc_rd	 r;
+	char		*err = NULL;
+	uint32_t	 n = 0;
+	int		 ok = 0;
+
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 2) {
+		ipc_rd_bool(&r, &ok);
+		ipc_rd_str(&r, &err);
+	}
+	if (ipc_rd_end(&r) == -1 || n != 2) {
+		free(err);
+		return -1;
+	}
+	if (gl != NULL && gl->gl_wait_tag != 0 &&
+	    ipc_peerid(msg) == gl->gl_wait_tag) {
+		gwlink_report(gl, gl->gl_wait_version, ok, ok ? NULL : err);
+		gl->gl_wait_tag = 0;
+		gl->gl_wait_version = 0;
+	}
+	free(err);
+	return 0;
 }
 
 /* Only for the sandbox's own revisions (not a global policy). */

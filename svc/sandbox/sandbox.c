@@ -312,7 +312,8 @@ sbx_proxy_config(struct sandbox *sb, struct proc_tree *pt)
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
 	ipc_wr_str(&w, sb->sb_policy_yaml);
-	if (proc_compose_wr(pt, PROC_PROXY, IPC_PROXY_POLICY, 0, -1, &w) == -1)
+	if (proc_compose_wr(pt, PROC_PROXY, IPC_PROXY_POLICY,
+	    gwlink_policy_tag(sb), -1, &w) == -1)
 		log_warn("proxyd: policy");
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 1);
@@ -402,6 +403,8 @@ sbx_dispatch(struct proc_tree *pt, int id, struct ipc_msg *msg, void *arg)
 		return ident_dispatch(arg, msg);
 	if (id == PROC_PROXY && ipc_type(msg) == IPC_PROXY_CA)
 		return trust_ca(arg, msg);
+	if (id == PROC_PROXY && ipc_type(msg) == IPC_PROXY_POLICY_DONE)
+		return gwlink_policy_done(arg, msg);
 	return -1;
 }
 

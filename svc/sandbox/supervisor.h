@@ -184,6 +184,8 @@ int	 ident_tcp_find(const char *, const char *, uint16_t, const char *,
 void	 gwlink_fetch(struct sandbox *);
 void	 gwlink_start(struct sandbox *, struct event_base *);
 void	 gwlink_loaded(struct sandbox *);
+uint32_t gwlink_policy_tag(struct sandbox *);
+int	 gwlink_policy_done(struct sandbox *, struct ipc_msg *);
 
 /* logpush.c */
 struct logpush *logpush_new(const char *);

@@ -9,8 +9,11 @@ the sandbox CA proxyd announces (IPC_PROXY_CA)."""
 
 import json
 import os
+import socket
 import ssl
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -22,7 +25,10 @@ from proxydharness import Origin, control, private_netns
 
 HOST = "203.0.113.30"
 PORT = 8443
-NAMES = ["full.test", "ro.test", "plain.test", "skip.test", "wrong.test"]
+CLOSE_PORT = 8444       # CloseOrigin's
+NAMES = ["full.test", "ro.test", "plain.test", "skip.test", "wrong.test",
+         "close.test"]
+BIG = 100000            # a body of several TLS records
 
 POLICY = """version: 1
 network_policies:
@@ -53,6 +59,12 @@ network_policies:
         allowed_ips: [203.0.113.0/24]
         protocol: rest
         access: full
+      - host: close.test
+        port: 8444
+        allowed_ips: [203.0.113.0/24]
+        protocol: rest
+        enforcement: enforce
+        access: full
     binaries:
       - { path: /usr/bin/curl }
 """
@@ -77,6 +89,127 @@ def make_pki(d):
             "-copy_extensions", "copy", cwd=d)
 
 
+class BioTLS:
+    """TLS over a plain socket through memory BIOs, so that the test
+    decides what leaves in which send(): used as the origin that
+    answers and closes in one write, and as the client that half-closes
+    after pipelining."""
+
+    def __init__(self, sock, ctx, server_side, hostname=None):
+        self.sock = sock
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_side=server_side,
+                                server_hostname=hostname)
+        self._io(self.obj.do_handshake)
+        self.push()
+
+    def push(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _fill(self):
+        self.push()
+        d = self.sock.recv(65536)
+        if not d:
+            self.inc.write_eof()
+        else:
+            self.inc.write(d)
+
+    def _io(self, fn, *args):
+        while True:
+            try:
+                return fn(*args)
+            except ssl.SSLWantReadError:
+                self._fill()
+
+    def read(self):
+        """Bytes, or b"" at the TLS or TCP end."""
+        try:
+            return self._io(self.obj.read, 65536)
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+            return b""
+
+    def read_all(self):
+        buf = b""
+        while True:
+            d = self.read()
+            if not d:
+                return buf
+            buf += d
+
+    def head(self):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = self.read()
+            if not d:
+                return None
+            buf += d
+        return buf
+
+    def close_notify(self):
+        """Our close_notify, written but not sent."""
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+
+
+class CloseOrigin:
+    """An HTTPS origin that answers one request per connection and
+    closes in the same write: the response's records, close_notify and
+    (right behind) the FIN.  /cl frames the body with Content-Length,
+    /close by the close alone."""
+
+    def __init__(self, addr, port, ctx):
+        self.ctx = ctx
+        self.ls = socket.socket()
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((addr, port))
+        self.ls.listen(16)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.ls.close()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,),
+                             daemon=True).start()
+
+    def _conn(self, c):
+        c.settimeout(TIMEOUT)
+        try:
+            t = BioTLS(c, self.ctx, True)
+            head = t.head()
+            if head is None:
+                return
+            target = head.split(b" ")[1]
+            body = body_of(BIG)
+            if target == b"/cl":
+                resp = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" \
+                       b"Connection: close\r\n\r\n" % len(body) + body
+            else:
+                resp = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" \
+                    + body
+            t.obj.write(resp)
+            t.close_notify()
+            t.push()        # one send(): records and close_notify
+            c.shutdown(socket.SHUT_WR)
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        finally:
+            c.close()
+
+
+def body_of(n):
+    return bytes(b"0123456789abcdef"[i % 16] for i in range(n))
+
+
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     require_proxyd()
@@ -87,8 +220,10 @@ def env(tmp_path_factory):
                          os.path.join(d, "srv.key"))
     with private_netns(["10.200.0.1/32", HOST + "/32"]):
         origin = Origin(HOST, PORT, tls=sctx)
+        closer = CloseOrigin(HOST, CLOSE_PORT, sctx)
         ctl = str(tmp_path_factory.mktemp("ctl") / "proxyd.sock")
-        with running_proxyd(POLICY, servers=[origin], hosts="%s %s\n" % (
+        with running_proxyd(POLICY, servers=[origin, closer],
+                            hosts="%s %s\n" % (
                 HOST, " ".join(NAMES)), ident=curl_ident,
                 ctl_path=ctl) as parent:
             mark = parent.log.mark()
@@ -269,3 +404,91 @@ def test_curl_through_mitm(env):
     assert p.stdout.endswith("200")
     got = env.origin.drain()
     assert got[-1][2]["authorization"] == "Bearer tok-123"
+
+
+@pytest.mark.parametrize("target", ["/cl", "/close"])
+def test_origin_answers_and_closes_in_one_write(env, target):
+    # The whole response arrives, and its end (close_notify, FIN) at
+    # once: a close-delimited body ends only there, so a client must
+    # not wait for proxyd's linger time (5 s) to learn it is complete.
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    s = proxydenv.tunnel("close.test", CLOSE_PORT)[0]
+    s.settimeout(3)
+    t = BioTLS(s, ctx, False, "close.test")
+    t.obj.write(proxydenv.request("close.test", CLOSE_PORT, "GET", target))
+    t.push()
+    start = time.monotonic()
+    data = t.read_all()
+    assert time.monotonic() - start < 3
+    s.close()
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body == body_of(BIG)
+
+
+def test_h2_only_client_gets_no_application_protocol(env):
+    mark = env.parent.log.mark()
+    with pytest.raises(ssl.SSLError) as e:
+        tls_tunnel(env, "full.test", alpn=("h2",))
+    assert "NO APPLICATION PROTOCOL" in str(e.value).upper().replace(
+        "_", " ")
+    env.parent.log.wait_for(r"offers no http/1.1 in ALPN", mark)
+    assert env.origin.drain() == []
+
+
+def pipelined_half_closed(env, host, reqs, notify):
+    """reqs pipelined in one write, then the client's half-close
+    (close_notify and FIN, or the FIN alone); returns every byte
+    proxyd sends until its end."""
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    s = tunnel(host)
+    t = BioTLS(s, ctx, False, host)
+    for r in reqs:
+        t.obj.write(r)
+    if notify:
+        t.close_notify()
+    t.push()
+    s.shutdown(socket.SHUT_WR)
+    data = t.read_all()
+    s.close()
+    return data
+
+
+def split_responses(data):
+    out = []
+    while data:
+        head, data = data.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        n = 0
+        for l in lines[1:]:
+            k, v = l.split(":", 1)
+            if k.strip().lower() == "content-length":
+                n = int(v)
+        out.append((int(lines[0].split(" ")[1]), data[:n]))
+        data = data[n:]
+    return out
+
+
+@pytest.mark.parametrize("notify", [True, False],
+                         ids=["close_notify", "fin"])
+def test_pipelined_then_half_close_all_answered(env, notify):
+    mark = env.parent.log.mark()
+    reqs = [req("full.test", "GET", "/p%d" % i) for i in range(3)]
+    got = split_responses(pipelined_half_closed(env, "full.test", reqs,
+                                                notify))
+    assert got == [(200, b"ok GET /p%d" % i) for i in range(3)], \
+        env.parent.log.lines[mark:]
+    assert [g[1] for g in env.origin.drain()] == ["/p0", "/p1", "/p2"]
+
+
+def test_pipelined_deny_in_the_middle_stops_the_rest(env):
+    # sandbox.md 2.8: an enforced deny answers 403 and closes; what
+    # was pipelined behind it is neither judged nor sent upstream.
+    reqs = [req("ro.test", "GET", "/a"), req("ro.test", "POST", "/b",
+                                             body=b"x"),
+            req("ro.test", "GET", "/c")]
+    got = split_responses(pipelined_half_closed(env, "ro.test", reqs,
+                                                True))
+    assert [g[0] for g in got] == [200, 403]
+    assert json.loads(got[1][1])["rule"] == "POST /b"
+    assert [(g[0], g[1]) for g in env.origin.drain()] == [("GET", "/a")]
