@@ -316,6 +316,8 @@ sandbox_delete_one(struct rpc *r, const char *name)
 	ProtobufCMessage			*m;
 	struct grpc_status			 st;
 
+	/* Its background forwards first, as the reference does. */
+	forward_stop_sandbox(&r->r_gw, name);
 	req.name = (char *)name;
 	switch (rpc_unary(r, RPC_OPENSHELL "DeleteSandbox", &req.base,
 	    &openshell__v1__delete_sandbox_response__descriptor, &m, &st)) {

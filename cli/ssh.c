@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -333,7 +335,7 @@ static int
 sp_dial(const struct sp_url *u)
 {
 	struct addrinfo	 hints, *res, *ai;
-	int		 fd = -1, rc;
+	int		 fd = -1, rc, one = 1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
@@ -351,6 +353,11 @@ sp_dial(const struct sp_url *u)
 		fd = -1;
 	}
 	freeaddrinfo(res);
+	/* SSH's small packets (a keystroke, a channel request) go out at
+	 * once, as ssh's own socket does: no Nagle wait on the ACK. */
+	if (fd != -1)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (fd == -1)
 		cli_warnx("cannot connect to %s:%s: %s", u->host, u->port,
 		    strerror(errno));

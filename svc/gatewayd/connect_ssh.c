@@ -459,6 +459,19 @@ cs_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct tunnel	*t = arg;
 
+	/*
+	 * A tunnel may idle for hours (a quiet port forward).  libevent
+	 * 2.1 can keep the HTTP head's deadline armed on the TLS side
+	 * past grpc_http_takeover's clearing; it fires once, and clearing
+	 * again here, from its own callback, sticks.
+	 */
+	if ((what & BEV_EVENT_TIMEOUT) && bev == t->t_client) {
+		log_debug("ssh tunnel %u: stale client deadline", t->t_id);
+		bufferevent_set_timeouts(bev, NULL, NULL);
+		if ((what & BEV_EVENT_READING) && !t->t_client_eof)
+			bufferevent_enable(bev, EV_READ);
+		return;
+	}
 	if (!(what & BEV_EVENT_EOF) ||
 	    (t->t_state != CS_RELAY && bev != t->t_client)) {
 		cs_free(t);

@@ -54,6 +54,7 @@ static void	 sbx_ready(struct proc_tree *, void *);
 static int	 sbx_dispatch(struct proc_tree *, int, struct ipc_msg *,
 		    void *);
 static void	 sbx_reaper_done(int, short, void *);
+static void	 sbx_agent_exited(struct sandbox *, int);
 static void	 sbx_status(int, short, void *);
 static void	 sbx_signal(int, short, void *);
 static void	 sbx_finish(struct sandbox *);
@@ -460,6 +461,11 @@ sbx_status(int fd, short event, void *arg)
 	buf[n] = '\0';
 	for (line = buf; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		*nl = '\0';
+		/* Gateway mode: the reaper stays, the agent is gone. */
+		if (strncmp(line, "exited ", 7) == 0) {
+			sbx_agent_exited(sb, atoi(line + 7));
+			continue;
+		}
 		if (strncmp(line, "landlock ", 9) == 0)
 			strlcpy(sb->sb_llstatus, line, sizeof(sb->sb_llstatus));
 		log_info("agent isolation: %s", line);
@@ -474,16 +480,29 @@ static void
 sbx_reaper_done(int fd, short event, void *arg)
 {
 	struct sandbox	*sb = arg;
+	int		 status;
 
 	(void)fd;
 	(void)event;
-	if (spawn_reaped(sb, &sb->sb_exit) == -1) {
+	if (spawn_reaped(sb, &status) == -1) {
 		event_add(sb->sb_ev_pidfd, NULL);
 		return;
 	}
+	sb->sb_reaper = 0;
+	/* Gateway mode: it outlived the agent, whose exit we know. */
+	if (!sb->sb_done)
+		sbx_agent_exited(sb, status);
+}
+
+/* The agent is gone, by the reaper's exit or (gateway mode) word. */
+static void
+sbx_agent_exited(struct sandbox *sb, int status)
+{
+	if (sb->sb_done)
+		return;
+	sb->sb_exit = status;
 	/* Its output before the line that says it is over. */
 	agentio_drain(sb->sb_aio);
-	sb->sb_reaper = 0;
 	sb->sb_done = 1;
 	log_info("agent exited exit_code=%d", sb->sb_exit);
 	sbx_ready_line(sb);

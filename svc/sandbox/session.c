@@ -54,6 +54,7 @@
 #define SESSION_NS	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | \
 			    CLONE_NEWUTS | CLONE_NEWNET)
 #define SESSION_MAXARGS	64
+#define SESSION_PIPESZ	(1024 * 1024)	/* fs.pipe-max-size's default */
 
 /* The kernel's struct clone_args (v0). */
 struct session_clone_args {
@@ -310,6 +311,10 @@ session_spawn(struct sandbox *sb, struct proc_tree *pt, struct ipc_msg *msg)
 		for (i = 0; i < 3; i++) {
 			if (pipe2(p, O_CLOEXEC) == -1)
 				goto fail;
+			/* Bulk data (tar up or down): fewer wake-ups of
+			 * sshd and the process; best effort. */
+			if (i < 2)
+				(void)fcntl(p[0], F_SETPIPE_SZ, SESSION_PIPESZ);
 			fds[i] = i == 0 ? p[0] : p[1];
 			mine[i] = i == 0 ? p[1] : p[0];
 		}

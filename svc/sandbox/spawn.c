@@ -9,7 +9,8 @@
  * (spawn_go, once the proxy serves and the sandbox CA is installed)
  * before it forks the AGENT.  It reaps whatever the agent leaves
  * behind and exits with the agent's status: when it exits, the kernel
- * kills everything left in the PID namespace.
+ * kills everything left in the PID namespace.  In gateway mode it
+ * outlives the agent, for SSH sessions, until stopped (spawn_linger).
  *
  * The reaper is cloned with no exit signal, so that it is a "clone
  * child": proc.c's waitpid(-1) for the daemons never reaps it, and the
@@ -58,6 +59,8 @@ struct spawn_clone_args {
 extern char	**environ;
 
 static pid_t	 spawn_agent_pid;	/* in the reaper */
+static volatile sig_atomic_t spawn_stopping;	/* a signal came */
+static volatile sig_atomic_t spawn_final = -1;	/* the agent's status */
 static int	 spawn_gofd = -1;	/* our end of the go pipe */
 
 static void	 spawn_reaper_main(struct sandbox *, int, int)
@@ -68,6 +71,8 @@ static void	 spawn_exec(struct sandbox *, int)
 		    __attribute__((__noreturn__));
 static void	 spawn_signals(void);
 static void	 spawn_forward(int);
+static void	 spawn_linger(int, int) __attribute__((__noreturn__));
+static void	 spawn_chld(int);
 static void	 spawn_scrub_env(void);
 static int	 spawn_status(int);
 static void	 spawn_report(int, const char *);
@@ -201,9 +206,14 @@ spawn_reaper_main(struct sandbox *sb, int statusfd, int gofd)
 	}
 	if (pid == 0)
 		spawn_exec(sb, statusfd);
-	close(statusfd);
 	spawn_agent_pid = pid;
-	closefrom(STDERR_FILENO + 1);
+	/* Gateway mode: the status pipe stays for the agent's exit. */
+	if (!sb->sb_gateway || (statusfd != 3 && dup2(statusfd, 3) == -1)) {
+		close(statusfd);
+		statusfd = -1;
+	} else
+		statusfd = 3;
+	closefrom(statusfd == -1 ? STDERR_FILENO + 1 : 4);
 	for (;;) {
 		if ((pid = waitpid(-1, &st, 0)) == -1) {
 			if (errno == EINTR)
@@ -212,9 +222,60 @@ spawn_reaper_main(struct sandbox *sb, int statusfd, int gofd)
 		}
 		if (pid == spawn_agent_pid) {
 			status = spawn_status(st);
-			_exit(status);
+			if (statusfd == -1 || spawn_stopping)
+				_exit(status);
+			spawn_linger(statusfd, status);
 		}
 	}
+}
+
+/*
+ * Gateway mode: the agent is gone but the sandbox stays, for SSH
+ * sessions, until it is deleted (control-plane.md §5.2), so PID 1
+ * stays too.  The agent's status goes to the supervisor as "exited N"
+ * on the status pipe, the agent's output pipes are closed (EOF for
+ * the relay once no background process holds them), and we reap what
+ * sessions leave behind until a signal ends us with that status.
+ */
+static void
+spawn_linger(int statusfd, int status)
+{
+	struct sigaction	 sa;
+	sigset_t		 chld, old;
+	char			 line[32];
+	int			 n, fd, st;
+
+	spawn_final = status;
+	spawn_agent_pid = 0;
+	/* First, so that the relay reads to EOF (a last line without a
+	 * newline included) when the word comes. */
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		(void)dup3(fd, STDOUT_FILENO, 0);
+		(void)dup3(fd, STDERR_FILENO, 0);
+		close(fd);
+	}
+	n = snprintf(line, sizeof(line), "exited %d\n", status);
+	if (write(statusfd, line, (size_t)n) != n)
+		_exit(status);
+	close(statusfd);
+	/* A handler, so that SIGCHLD ends sigsuspend. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = spawn_chld;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	for (;;) {
+		while (waitpid(-1, &st, WNOHANG) > 0)
+			;
+		sigsuspend(&old);
+	}
+}
+
+static void
+spawn_chld(int sig)
+{
+	(void)sig;
 }
 
 /* Fds 0-2 and the two given (both above 2) stay; the rest is closed. */
@@ -277,10 +338,11 @@ spawn_signals(void)
 static void
 spawn_forward(int sig)
 {
+	spawn_stopping = 1;
 	if (spawn_agent_pid > 0)
 		kill(spawn_agent_pid, sig);
 	else
-		_exit(128 + sig);
+		_exit(spawn_final != -1 ? spawn_final : 128 + sig);
 }
 
 /*

@@ -28,7 +28,7 @@
 
 #include "sshd.h"
 
-#define CHAN_BUF	16384
+#define CHAN_BUF	65536
 #define CHAN_NOSTART	"openshell: cannot start the session\r\n"
 
 static struct chan *chan_new(struct conn *, enum chan_kind);

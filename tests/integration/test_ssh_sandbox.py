@@ -288,3 +288,154 @@ def test_upload_download_256mib(box, tmp_path):
     assert h2.hexdigest() == h.hexdigest()
     run(box, "sandbox", "exec", "sshbox", "--", "rm", "-rf", "/sandbox/big",
         input=b"")
+
+
+# A server on the sandbox's loopback that answers every connection
+# with "echo:" + what it read; it prints "listening" once bound.
+ECHO_SERVER = (
+    "import socket, threading\n"
+    "s = socket.socket()\n"
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('127.0.0.1', %d)); s.listen(64)\n"
+    "print('listening', flush=True)\n"
+    "def h(c):\n"
+    "    c.sendall(b'echo:' + c.recv(100)); c.close()\n"
+    "while True:\n"
+    "    c, _ = s.accept()\n"
+    "    threading.Thread(target=h, args=(c,)).start()\n")
+
+# Run inside the namespace: sequential, concurrent, and after an idle
+# spell longer than any HTTP-phase deadline (10 s), connections to the
+# forwarded port; prints what each got.
+FWD_CLIENT = r"""
+import socket, sys, time
+port = int(sys.argv[1])
+def one(tag):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(tag)
+    return c
+for i in range(3):
+    c = one(b"s%d" % i)
+    print(c.recv(100).decode(), flush=True)
+    c.close()
+cs = [one(b"c%d" % i) for i in range(8)]
+print(" ".join(c.recv(100).decode() for c in cs), flush=True)
+time.sleep(float(sys.argv[2]))
+print(one(b"late").recv(100).decode(), flush=True)
+"""
+
+
+def _echo_server(w, name, port):
+    srv = subprocess.Popen(
+        w.argv("sandbox", "exec", name, "--", "python3", "-c",
+               ECHO_SERVER % port),
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=w.env)
+    assert srv.stdout.readline() == b"listening\n"
+    return srv
+
+
+def _forwards(w):
+    """forward list as {(sandbox, port): (pid, status)}."""
+    r = run(w, "forward", "list")
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for ln in r.stdout.decode().splitlines()[1:]:
+        f = ln.split()
+        out[(f[0], f[2])] = (int(f[3]), f[4])
+    return out
+
+
+def _wait_gone(pid, timeout=20):
+    """Wait on the process's pidfd (not on a clock) until it exits."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def _refused(w, port):
+    g = subprocess.run(["ip", "netns", "exec", w.ns, "python3", "-c",
+                        "import socket,sys\n"
+                        "try:\n socket.create_connection(('127.0.0.1',"
+                        " %d), timeout=5)\nexcept ConnectionRefusedError:"
+                        "\n print('refused')" % port],
+                       capture_output=True, timeout=30)
+    return g.stdout == b"refused\n"
+
+
+def test_forward_background(box):
+    """forward start -d returns once the port listens; sequential,
+    concurrent and late (after an idle spell) connections all reach the
+    sandbox's loopback; list shows it; stop ends it."""
+    srv = _echo_server(box, "sshbox", 18091)
+    try:
+        r = run(box, "forward", "start", "-d", "18091", "sshbox")
+        assert r.returncode == 0, r.stderr
+        fwd = _forwards(box)[("sshbox", "18091")]
+        assert fwd[1] == "running"
+        g = subprocess.run(["ip", "netns", "exec", box.ns, "python3", "-c",
+                            FWD_CLIENT, "18091", "11"],
+                           capture_output=True, timeout=60)
+        assert g.returncode == 0, g.stderr
+        assert g.stdout.decode().splitlines() == [
+            "echo:s0", "echo:s1", "echo:s2",
+            " ".join("echo:c%d" % i for i in range(8)), "echo:late"]
+        # a second forward of the same port fails, and says so
+        r = run(box, "forward", "start", "-d", "18091", "sshbox")
+        assert r.returncode != 0
+        assert b"18091" in r.stderr
+        assert _forwards(box)[("sshbox", "18091")] == fwd
+        r = run(box, "forward", "stop", "18091", "sshbox")
+        assert r.returncode == 0, r.stderr
+        assert _wait_gone(fwd[0])
+        assert ("sshbox", "18091") not in _forwards(box)
+        assert _refused(box, 18091)
+    finally:
+        srv.kill()
+        srv.wait()
+
+
+def test_delete_stops_forwards(box):
+    box.cli("sandbox", "create", "--name", "fwdbox", "--policy", box.policy)
+    r = run(box, "forward", "start", "-d", "18092", "fwdbox")
+    assert r.returncode == 0, r.stderr
+    pid = _forwards(box)[("fwdbox", "18092")][0]
+    r = run(box, "sandbox", "delete", "fwdbox")
+    assert r.returncode == 0, r.stderr
+    assert _wait_gone(pid)
+    assert ("fwdbox", "18092") not in _forwards(box)
+    assert _refused(box, 18092)
+
+
+def test_sandbox_outlives_its_command(box, tmp_path):
+    """A sandbox whose command has exited stays usable until deleted:
+    exec (RPC and ssh), upload, a PTY session."""
+    r = box.cli("sandbox", "create", "--name", "done", "--policy",
+                box.policy, "--", "sh", "-c", "echo bye; exit 3",
+                check=False)
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert "bye" in r.stdout
+    try:
+        r = run(box, "sandbox", "exec", "done", "--", "sh", "-c",
+                "echo still here; id -un", input=b"")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"still here\nsandbox\n"
+        r = run(box, "sandbox", "exec", "done", "--", "printf", "a\nb",
+                input=b"")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == b"a\nb"
+        f = tmp_path / "up.txt"
+        f.write_bytes(b"uploaded\n")
+        r = run(box, "sandbox", "upload", "done", str(f), "/sandbox/x/")
+        assert r.returncode == 0, r.stderr
+        r = run(box, "sandbox", "connect", "done",
+                input=b"cat /sandbox/x/up.txt; exit 5\n")
+        assert r.returncode == 5, r.stderr
+        assert b"uploaded" in r.stdout
+    finally:
+        box.cli("sandbox", "delete", "done")
