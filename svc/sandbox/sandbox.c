@@ -77,6 +77,7 @@ main(int argc, char *argv[])
 	static struct sandbox	 sb;
 	struct event_base	*base;
 
+	spawn_argv(argc, argv);
 	config_options(&sb, argc, argv);
 	log_procinit("sandbox");
 	log_init(1, LOG_DAEMON);

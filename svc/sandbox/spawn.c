@@ -59,6 +59,8 @@ struct spawn_clone_args {
 extern char	**environ;
 
 static pid_t	 spawn_agent_pid;	/* in the reaper */
+static char	*spawn_args;		/* our argument strings */
+static size_t	 spawn_argslen;
 static volatile sig_atomic_t spawn_stopping;	/* a signal came */
 static volatile sig_atomic_t spawn_final = -1;	/* the agent's status */
 static int	 spawn_gofd = -1;	/* our end of the go pipe */
@@ -74,6 +76,7 @@ static void	 spawn_forward(int);
 static void	 spawn_linger(int, int) __attribute__((__noreturn__));
 static void	 spawn_chld(int);
 static void	 spawn_scrub_env(void);
+static void	 spawn_retitle(void);
 static int	 spawn_status(int);
 static void	 spawn_report(int, const char *);
 
@@ -172,6 +175,41 @@ spawn_reaped(struct sandbox *sb, int *status)
 	return 0;
 }
 
+/*
+ * Where main's argument strings lie (one run of them, as the kernel
+ * lays them out), for the reaper to blank in its copy of our memory.
+ */
+void
+spawn_argv(int argc, char *argv[])
+{
+	char	*end;
+	int	 i;
+
+	if (argc < 1)
+		return;
+	end = argv[0];
+	for (i = 0; i < argc; i++) {
+		if (argv[i] != end)
+			return;		/* not one run: leave them */
+		end += strlen(argv[i]) + 1;
+	}
+	spawn_args = argv[0];
+	spawn_argslen = end - argv[0];
+}
+
+/*
+ * The agent sees us as its PID 1, and /proc/1/cmdline is readable by
+ * all: not our arguments (host paths, the sandbox id, the gateway).
+ */
+static void
+spawn_retitle(void)
+{
+	if (spawn_args == NULL)
+		return;
+	memset(spawn_args, 0, spawn_argslen);
+	strlcpy(spawn_args, "openshell-reaper", spawn_argslen);
+}
+
 /* PID 1 of the agent's PID namespace.  Never returns. */
 static void
 spawn_reaper_main(struct sandbox *sb, int statusfd, int gofd)
@@ -207,6 +245,8 @@ spawn_reaper_main(struct sandbox *sb, int statusfd, int gofd)
 	if (pid == 0)
 		spawn_exec(sb, statusfd);
 	spawn_agent_pid = pid;
+	/* Only now: the agent's argv came from those strings. */
+	spawn_retitle();
 	/* Gateway mode: the status pipe stays for the agent's exit. */
 	if (!sb->sb_gateway || (statusfd != 3 && dup2(statusfd, 3) == -1)) {
 		close(statusfd);

@@ -171,6 +171,7 @@ int	 mounts_entry(const char *, const char *, const char *);
 /* spawn.c */
 int	 spawn_reaper(struct sandbox *);
 int	 spawn_go(struct sandbox *);
+void	 spawn_argv(int, char *[]);
 int	 spawn_reaped(struct sandbox *, int *);
 
 /* ident.c */

@@ -66,6 +66,17 @@ def test_namespaces(sandbox):
     assert int(nprocs) <= 5		# only the agent's own tree
 
 
+def test_pid1_shows_no_supervisor_arguments(sandbox):
+    """PID 1 of the agent's namespace is the supervisor's clone: its
+    command line must not tell the agent the host's state paths."""
+    sb = sandbox()
+    p = sb.run(["/usr/bin/python3", "-c", "import sys; sys.stdout.write("
+                "open('/proc/1/cmdline', 'rb').read().hex())"])
+    assert p.returncode == 0, p.stderr
+    args = [a for a in bytes.fromhex(p.stdout).split(b"\0") if a]
+    assert args == [b"openshell-reaper"], args
+
+
 def test_seccomp_blocks(sandbox):
     sb = sandbox()
     path = sb.install(TRY, "try_syscall")
