@@ -30,6 +30,9 @@ HS_N = int(os.environ.get("L7_BENCH_HS_N", "200"))
 AB = os.environ.get("L7_BENCH_AB")
 # 1: request rates only (no mitmdump, no handshake series)
 QUICK = os.environ.get("L7_BENCH_QUICK") == "1"
+# 1: the floor copies in a thread per tunnel (l7_floor -t), not epoll
+FLOOR_THREADS = os.environ.get("L7_BENCH_FLOOR_THREADS") == "1"
+FLOOR_PORT = PROXYD_PORT + 2
 NAMES = HS_N * (REPS + 1)      # miss names: each used once per proxy
 POLICY = """version: 1
 network_policies:
@@ -112,6 +115,23 @@ def start_origin(bindir, d):
     if p.stdout.readline().strip() != b"ready":
         p.kill()
         raise RuntimeError("l7_serve did not start")
+    return p
+
+
+def start_floor(bindir, d):
+    """l7_floor: the client's TLS with the origin's own certificate
+    (the test CA's, every name), TLS to the fixed origin address."""
+    p = subprocess.Popen([os.path.join(bindir, "l7_floor")] +
+                         (["-t"] if FLOOR_THREADS else []) +
+                         [CLIENT, str(FLOOR_PORT),
+                          os.path.join(d, "srv.crt"),
+                          os.path.join(d, "srv.key"),
+                          os.path.join(d, "ca.crt"),
+                          "%s:%d" % (HOST, PORT)],
+                         stdout=subprocess.PIPE)
+    if p.stdout.readline().strip() != b"ready":
+        p.kill()
+        raise RuntimeError("l7_floor did not start")
     return p
 
 
@@ -232,22 +252,26 @@ def med(rs, key):
 
 
 def fmt(v):
-    return "%9.0f" % v if v is not None else "%9s" % "-"
+    return "%8.0f" % v if v is not None else "%8s" % "-"
 
 
 def ratio(a, b):
-    return "%6.2f" % (a / b) if a and b else "%6s" % "-"
+    return "%8.2f" % (a / b) if a and b else "%8s" % "-"
+
+
+COLS = ("proxyd", "direct", "floor", "mitmdump")
 
 
 def row(label, v, key, unit, lower_better):
-    p, d, m = (med(v.get(n, []), key) for n in
-               ("proxyd", "direct", "mitmdump"))
+    """proxyd, direct, floor, mitmdump; proxyd against the other three
+    (inverted for latency and CPU: other/proxyd, > 1 favours proxyd)."""
+    p, d, f, m = (med(v.get(n, []), key) for n in COLS)
     if lower_better:
-        print("%-24s %s %s %s  %-5s %s %s" % (
-            label, fmt(p), fmt(d), fmt(m), unit, ratio(d, p), ratio(m, p)))
+        rs = (ratio(d, p), ratio(f, p), ratio(m, p))
     else:
-        print("%-24s %s %s %s  %-5s %s %s" % (
-            label, fmt(p), fmt(d), fmt(m), unit, ratio(p, d), ratio(p, m)))
+        rs = (ratio(p, d), ratio(p, f), ratio(p, m))
+    print("%-23s %s %s %s %s %-3s%s%s%s" % (
+        label, fmt(p), fmt(d), fmt(f), fmt(m), unit, *rs))
 
 
 def report_ab(res):
@@ -264,7 +288,7 @@ def report_ab(res):
                        ("proxyd", "proxyd-b", "direct"))
             print("%-24s %s %s %s  %-5s %s   (p/dir %s, b/dir %s)" % (
                 lbl, fmt(p), fmt(b), fmt(d), unit, ratio(p, b),
-                ratio(p, d), ratio(b, d)))
+                ratio(p, d).strip(), ratio(b, d).strip()))
     print("errors: %s" % ", ".join(
         "%s %d" % (n, sum(r["errors"] for rs in res.values()
                            for r in rs.get(n, [])))
@@ -274,16 +298,17 @@ def report_ab(res):
 def report(res):
     if AB:
         report_ab(res)
-    if QUICK:
-        return
-    print("%-24s %9s %9s %9s  %-5s %6s %6s" % (
-        "case", "proxyd", "direct", "mitmdump", "", "p/dir", "p/mitm"))
+    print("%-23s %8s %8s %8s %8s %-3s%8s%8s%8s" % (
+        "case", "proxyd", "direct", "floor", "mitmdump", "", "p/dir",
+        "p/floor", "p/mitm"))
     for mode, label in (("keep", "keep-alive"), ("new", "conn/request")):
         v = res["rps " + mode]
         row("req/s " + label, v, "rps", "/s", False)
         row("  latency p50", v, "p50_us", "us", True)
         row("  latency p99", v, "p99_us", "us", True)
         row("  cpu/request", v, "cpu_us", "us", True)
+    if QUICK:
+        return
     direct = res["hs hit"]["direct"]
     for case in ("hit", "miss", "resumed"):
         v = dict(res["hs " + case])
@@ -304,20 +329,24 @@ def report(res):
                 "BELOW TARGET (%.2f)" % goal))
     print("targets: " + "; ".join(verdict))
     errs = {n: sum(r["errors"] for rs in res.values() for r in rs.get(n, []))
-            for n in ("proxyd", "direct", "mitmdump")}
+            for n in COLS}
     reused = {n: sum(r["reused"] for r in res["hs resumed"].get(n, []))
-              for n in ("proxyd", "direct", "mitmdump")}
+              for n in COLS}
     print("errors: %s; resumed handshakes: %s of %d each" % (
         ", ".join("%s %d" % kv for kv in errs.items()),
         ", ".join("%s %d" % kv for kv in reused.items()), HS_N * REPS))
     print("%d connections, %ss per rate figure, median of %d rounds; "
           "handshakes: %d one after\nthe other (miss: a host name the "
           "proxy has not seen, under *.%s; direct\nhas no cache: its hit "
-          "figure is repeated).  cpu/request: the proxy's CPU, for direct "
-          "the\norigin's (one TLS server).  Ratios > 1 favour proxyd "
-          "(latency and cpu\nratios inverted: other/proxyd).  Targets (issue 6): req/s "
+          "figure is repeated; the floor has one certificate for\nall "
+          "names, its miss is a new upstream session only).  cpu/request: "
+          "the proxy's\nCPU, for direct the origin's (one TLS server).  "
+          "floor: l7_floor (%s), the\nleast a TLS-terminating relay "
+          "costs.  Ratios > 1 favour proxyd (latency and\ncpu ratios "
+          "inverted: other/proxyd).  Targets (issue 6): req/s "
           ">= 0.50 of\ndirect and >= 2 x mitmdump." % (
-              int(CONNS), SECS, REPS, HS_N, NAME))
+              int(CONNS), SECS, REPS, HS_N, NAME,
+              "thread per tunnel" if FLOOR_THREADS else "epoll"))
 
 
 def main():
@@ -332,12 +361,16 @@ def main():
             make_pki(d)
             procs.append(start_origin(bindir, d))
             parent = start_proxyd(proxyd, d)
+            procs.append(start_floor(bindir, d))
             targets = {
                 "direct": (os.path.join(d, "ca.crt"),
                            ["-s", "%s:%d" % (HOST, PORT)], procs[0].pid),
                 "proxyd": (os.path.join(d, "proxyd-ca.pem"),
                            ["-x", "%s:%d" % (CLIENT, PROXYD_PORT)],
                            parent.proc.pid),
+                "floor": (os.path.join(d, "ca.crt"),
+                          ["-x", "%s:%d" % (CLIENT, FLOOR_PORT)],
+                          procs[1].pid),
             }
             if AB:
                 parent_b = start_proxyd(AB, d, PROXYD_PORT + 1,
