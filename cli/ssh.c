@@ -38,6 +38,7 @@
 #define SP_RETRY_SECS	60
 #define SP_BACKOFF_MAX	8
 #define SP_CONNECT_PATH	"/connect/ssh"
+#define SP_BUF		(256 * 1024)	/* one read of ssh's output */
 
 struct sp_url {
 	int	 tls;
@@ -58,6 +59,7 @@ static int	 sp_tunnel(const struct config_gw *, const struct sp_url *,
 static int	 sp_attempt(SSL_CTX *, const struct sp_url *, const char *,
 		    const char *, struct sp_conn *);
 static int	 sp_dial(const struct sp_url *);
+static int	 sp_bio(struct sp_conn *);
 static int	 sp_io(struct sp_conn *, void *, size_t, int);
 static int	 sp_head(struct sp_conn *);
 static int	 sp_pump(struct sp_conn *);
@@ -305,7 +307,7 @@ sp_attempt(SSL_CTX *ctx, const struct sp_url *u, const char *id,
 		return -1;
 	if (ctx != NULL) {
 		if ((c->ssl = SSL_new(ctx)) == NULL ||
-		    SSL_set_fd(c->ssl, c->fd) != 1 ||
+		    sp_bio(c) == -1 ||
 		    (inet_pton(AF_INET, u->host, req) != 1 &&
 		    inet_pton(AF_INET6, u->host, req) != 1 &&
 		    SSL_set_tlsext_host_name(c->ssl, u->host) != 1) ||
@@ -364,15 +366,49 @@ sp_dial(const struct sp_url *u)
 	return fd;
 }
 
+/*
+ * Writes go through a buffer flushed after each SSL_write: the 16 KiB
+ * records of one write leave in one send, not one each.  Reads come
+ * from the socket as they are.  The BIOs are the SSL's afterwards.
+ */
+static int
+sp_bio(struct sp_conn *c)
+{
+	BIO	*sock, *buf;
+
+	if ((sock = BIO_new_socket(c->fd, BIO_NOCLOSE)) == NULL)
+		return -1;
+	if ((buf = BIO_new(BIO_f_buffer())) == NULL ||
+	    BIO_set_write_buffer_size(buf, SP_BUF + SP_BUF / 8) != 1) {
+		BIO_free(buf);
+		BIO_free(sock);
+		return -1;
+	}
+	if (!BIO_up_ref(sock)) {
+		BIO_free(buf);
+		BIO_free(sock);
+		return -1;
+	}
+	BIO_push(buf, sock);
+	SSL_set0_rbio(c->ssl, sock);
+	SSL_set0_wbio(c->ssl, buf);
+	return 0;
+}
+
 /* One read or write on the TLS or plain connection; <= 0 at the end. */
 static int
 sp_io(struct sp_conn *c, void *buf, size_t len, int wr)
 {
 	int	 n;
 
+	if (c->ssl != NULL && wr) {
+		if ((n = SSL_write(c->ssl, buf, (int)len)) > 0 &&
+		    BIO_flush(SSL_get_wbio(c->ssl)) != 1)
+			return -1;
+		return n;
+	}
 	if (c->ssl != NULL)
-		return wr ? SSL_write(c->ssl, buf, (int)len) :
-		    SSL_read(c->ssl, buf, (int)len);
+		return SSL_read(c->ssl, buf, (int)len);
 	do
 		n = (int)(wr ? write(c->fd, buf, len) : read(c->fd, buf, len));
 	while (n == -1 && errno == EINTR);
@@ -415,7 +451,7 @@ static int
 sp_pump(struct sp_conn *c)
 {
 	struct pollfd	 pfd[2];
-	char		 buf[32768];
+	static char	 buf[SP_BUF];
 	int		 n, in_open = 1;
 
 	for (;;) {
@@ -444,9 +480,10 @@ sp_pump(struct sp_conn *c)
 				continue;
 			if (n <= 0) {
 				in_open = 0;
-				if (c->ssl != NULL)
+				if (c->ssl != NULL) {
 					SSL_shutdown(c->ssl);
-				else
+					(void)BIO_flush(SSL_get_wbio(c->ssl));
+				} else
 					shutdown(c->fd, SHUT_WR);
 				continue;
 			}

@@ -98,7 +98,9 @@ UsePAM yes
 PidFile $T/sshd.pid
 LogLevel ERROR
 EOF
-inns "$SSHD" -D -e -f "$T/sshd_config" 2>"$T/sshd.err" &
+# Not through inns: $! must be sshd itself (ip execs it), or cleanup
+# kills only a subshell and the listener outlives the run.
+ip netns exec "$NS" "$SSHD" -D -e -f "$T/sshd_config" 2>"$T/sshd.err" &
 sshdpid=$!
 PEER="-F /dev/null -i $T/userkey -p $pport -o StrictHostKeyChecking=no \
  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes"

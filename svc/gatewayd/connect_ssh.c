@@ -38,6 +38,7 @@
 #define CS_REPLY_SECS		10		/* for the "OK" line */
 #define CS_EARLY_MAX		(1024 * 1024)	/* client bytes before relay */
 #define CS_CLIENT_MAX		(32 * 1024 * 1024) /* queued to the sandbox */
+#define CS_SINGLE_IO		(256 * 1024)	/* bytes per read or write */
 
 enum cs_state {
 	CS_DIALING,		/* waiting for the parent's fd */
@@ -349,6 +350,11 @@ cs_handshake(struct tunnel *t, int fd)
 		cs_free(t);
 		return;
 	}
+	/* libevent moves 16 KiB per syscall by default: what has queued
+	 * up (several TLS records' worth) goes in one. */
+	bufferevent_set_max_single_read(t->t_sbx, CS_SINGLE_IO);
+	bufferevent_set_max_single_write(t->t_sbx, CS_SINGLE_IO);
+	bufferevent_set_max_single_write(t->t_client, CS_SINGLE_IO);
 	if (sshlink_nssh_line(t->t_gd, t->t_token, line, sizeof(line)) == -1 ||
 	    bufferevent_write(t->t_sbx, line, strlen(line)) == -1) {
 		explicit_bzero(line, sizeof(line));

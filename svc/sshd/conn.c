@@ -26,6 +26,8 @@
 
 #include "sshd.h"
 
+#define CONN_ROUNDS	64	/* libssh rounds per event, 4 KiB each */
+
 static void	 conn_io(int, short, void *);
 static int	 conn_auth_none(ssh_session, const char *, void *);
 static int	 conn_auth_pubkey(ssh_session, const char *,
@@ -135,13 +137,23 @@ void
 conn_pump(struct conn *c)
 {
 	struct chan	*ch, *next;
-	int		 st;
+	int		 st, rc, i;
 
 	if (c->c_inpump || c->c_sev == NULL)
 		return;
 	c->c_inpump = 1;
-	if (!c->c_dead && ssh_event_dopoll(c->c_sev, 0) == SSH_ERROR)
-		c->c_dead = 1;
+	/*
+	 * libssh reads 4 KiB per round: take what the socket holds now
+	 * (a bounded number of rounds, fair to other connections) rather
+	 * than one event loop turn per 4 KiB.
+	 */
+	for (i = 0; i < CONN_ROUNDS && !c->c_dead; i++) {
+		if ((rc = ssh_event_dopoll(c->c_sev, 0)) == SSH_ERROR)
+			c->c_dead = 1;
+		if (rc != SSH_OK || (ssh_get_status(c->c_ssh) &
+		    (SSH_CLOSED | SSH_CLOSED_ERROR)))
+			break;
+	}
 	st = ssh_get_status(c->c_ssh);
 	if (st & (SSH_CLOSED | SSH_CLOSED_ERROR))
 		c->c_dead = 1;
