@@ -157,7 +157,7 @@ test_full_buffer_and_exit(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	p = out;
 	for (i = 0; i < 20; i++) {
-		char	 want[16], *nl;
+		char	 want[32], *nl;
 
 		snprintf(want, sizeof(want), "t: %02d x", i);
 		assert_memory_equal(p, want, strlen(want));
