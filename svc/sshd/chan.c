@@ -9,7 +9,9 @@
  * allows; when the parent reports the exit (IPC_SSH_EXIT) and the
  * output is drained, exit-status or exit-signal goes out, then EOF
  * and close.  A direct-tcpip channel (loopback only) gets a socket the
- * parent connected from inside the agent's network namespace.
+ * parent connected from inside the agent's network namespace.  Input
+ * is queued up to CHAN_IN_MAX for a slow reader; past that it stays
+ * with libssh, whose window then holds the client back.
  */
 
 #include <sys/socket.h>
@@ -29,6 +31,7 @@
 #include "sshd.h"
 
 #define CHAN_BUF	65536
+#define CHAN_IN_MAX	(4 * 1024 * 1024)	/* client data queued here */
 #define CHAN_NOSTART	"openshell: cannot start the session\r\n"
 
 static struct chan *chan_new(struct conn *, enum chan_kind);
@@ -55,6 +58,7 @@ static void	 chan_start_io(struct chan *);
 static void	 chan_out(int, short, void *);
 static void	 chan_in(int, short, void *);
 static void	 chan_in_flush(struct chan *);
+static int	 chan_in_pull(struct chan *);
 static void	 chan_out_eof(struct chan *, int);
 static void	 chan_finish(struct chan *);
 static int	 chan_env_ok(const char *);
@@ -463,7 +467,11 @@ chan_resume(struct chan *ch)
 {
 	int	 i;
 
-	if (ch->ch_ch == NULL || ssh_channel_window_size(ch->ch_ch) == 0)
+	if (ch->ch_ch == NULL)
+		return;
+	if (ch->ch_held > 0)
+		chan_in_flush(ch);
+	if (ssh_channel_window_size(ch->ch_ch) == 0)
 		return;
 	for (i = 0; i < 3; i++)
 		if (ch->ch_ev[i] != NULL && !event_pending(ch->ch_ev[i],
@@ -481,7 +489,16 @@ chan_data(ssh_session s, ssh_channel c, void *data, uint32_t len,
 	(void)c;
 	if (is_stderr || ch->ch_in_eof)
 		return (int)len;
-	/* Kept until the process exists; the window bounds it. */
+	/*
+	 * A reader that cannot keep up (or no process yet): the data
+	 * stays with libssh, which then keeps the window shut, so the
+	 * client stops sending; chan_in_pull takes it once we drained.
+	 */
+	if (evbuffer_get_length(ch->ch_in) >= CHAN_IN_MAX) {
+		ch->ch_held = len;
+		return 0;
+	}
+	ch->ch_held = 0;
 	if (evbuffer_add(ch->ch_in, data, len) == -1)
 		fatal("%s", __func__);
 	chan_in_flush(ch);
@@ -503,8 +520,10 @@ chan_in_flush(struct chan *ch)
 
 	if (fd == -1 || ch->ch_ev_in == NULL)
 		return;
-	while (evbuffer_get_length(ch->ch_in) > 0) {
-		if (evbuffer_write(ch->ch_in, fd) == -1) {
+	do {
+		while (evbuffer_get_length(ch->ch_in) > 0) {
+			if (evbuffer_write(ch->ch_in, fd) != -1)
+				continue;
 			if (errno == EAGAIN || errno == EINTR) {
 				event_add(ch->ch_ev_in, NULL);
 				return;
@@ -512,10 +531,9 @@ chan_in_flush(struct chan *ch)
 			/* The reader is gone: drop the rest. */
 			evbuffer_drain(ch->ch_in,
 			    evbuffer_get_length(ch->ch_in));
-			break;
 		}
-	}
-	if (!ch->ch_in_eof || ch->ch_pty)
+	} while (chan_in_pull(ch) > 0);
+	if (!ch->ch_in_eof || ch->ch_pty || ch->ch_held > 0)
 		return;
 	if (ch->ch_kind == CHAN_TCPIP)
 		shutdown(fd, SHUT_WR);
@@ -523,6 +541,38 @@ chan_in_flush(struct chan *ch)
 		close(ch->ch_fd[0]);
 		ch->ch_fd[0] = -1;
 	}
+}
+
+/*
+ * What chan_data left with libssh, now that ours is drained.  Never
+ * inside a libssh round (the callback's data is libssh's buffer), and
+ * no more than libssh holds, so the read never waits for a packet.
+ * The read re-opens the window: the adjust goes out on the next round.
+ * Returns the bytes taken.
+ */
+static int
+chan_in_pull(struct chan *ch)
+{
+	struct evbuffer_iovec	 iov;
+	int			 n;
+
+	if (ch->ch_held == 0 || ch->ch_closing || ch->ch_conn->c_inpump ||
+	    evbuffer_get_length(ch->ch_in) >= CHAN_IN_MAX)
+		return 0;
+	if (evbuffer_reserve_space(ch->ch_in, ch->ch_held, &iov, 1) != 1)
+		fatalx("%s", __func__);
+	n = ssh_channel_read_nonblocking(ch->ch_ch, iov.iov_base,
+	    ch->ch_held, 0);
+	if (n <= 0) {
+		ch->ch_held = 0;	/* libssh lost it: nothing to wait for */
+		return 0;
+	}
+	iov.iov_len = (size_t)n;
+	if (evbuffer_commit_space(ch->ch_in, &iov, 1) == -1)
+		fatalx("%s", __func__);
+	ch->ch_held = (uint32_t)n < ch->ch_held ? ch->ch_held - n : 0;
+	event_add(ch->ch_conn->c_ev_wr, NULL);
+	return n;
 }
 
 static void

@@ -75,6 +75,7 @@ struct chan {
 	struct event		*ch_ev[3];	/* read: fd 1, 2 (or 0: PTY) */
 	struct event		*ch_ev_in;	/* write on fd 0 */
 	struct evbuffer		*ch_in;		/* client -> stdin, pending */
+	uint32_t		 ch_held;	/* client data libssh keeps */
 	int			 ch_in_eof;	/* client sent EOF */
 	int			 ch_out_open;	/* output fds not at EOF yet */
 	int			 ch_exited;

@@ -439,3 +439,102 @@ def test_sandbox_outlives_its_command(box, tmp_path):
         assert b"uploaded" in r.stdout
     finally:
         box.cli("sandbox", "delete", "done")
+
+
+def _sshd_of(w, name):
+    """The sandbox's sshd: a child of its supervisor."""
+    from test_sandbox_lifecycle import _supervisors, _children, _comm
+    sid = w.get(name)["id"]
+    for sup, cmd in _supervisors().items():
+        if sid not in cmd:
+            continue
+        for pid in _children(sup):
+            if _comm(pid) == "sshd":
+                return pid
+    raise AssertionError("no sshd for %s" % name)
+
+
+def _kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith(field + ":"):
+                return int(ln.split()[1])
+    raise AssertionError("%s not in /proc/%d/status" % (field, pid))
+
+
+def test_upload_to_stalled_reader_is_bounded(box):
+    """A session that does not read its stdin (here: until the test
+    opens a FIFO) must not make sshd queue what the client sends: the
+    SSH window stops the client, sshd's memory stays bounded, and once
+    the reader runs every byte arrives intact."""
+    import hashlib
+    import threading
+    total = 64 << 20
+    chunk = 1 << 16
+    sshd = _sshd_of(box, "sshbox")
+    r = run(box, "sandbox", "exec", "sshbox", "--", "sh", "-c",
+            "rm -f /tmp/flowgo && mkfifo /tmp/flowgo", input=b"")
+    assert r.returncode == 0, r.stderr
+    # Peak RSS from here on ("5": reset VmHWM).
+    with open("/proc/%d/clear_refs" % sshd, "w") as f:
+        f.write("5")
+    base = _kib(sshd, "VmRSS")
+    # Plain ssh: `sandbox exec` takes the whole stdin before it starts.
+    r = run(box, "sandbox", "ssh-config", "sshbox")
+    assert r.returncode == 0, r.stderr
+    cfg = os.path.join(box.root, "ssh_config_flow")
+    with open(cfg, "wb") as f:
+        f.write(r.stdout)
+    p = subprocess.Popen(
+        ["ip", "netns", "exec", box.ns, "ssh", "-F", cfg,
+         "openshell-sshbox", "read go < /tmp/flowgo; exec sha256sum"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=box.env)
+    h = hashlib.sha256()
+    sent = [0]
+    progress = threading.Condition()
+
+    def writer():
+        block = os.urandom(chunk)
+        try:
+            for i in range(total // chunk):
+                b = i.to_bytes(4, "big") + block[4:]
+                h.update(b)
+                p.stdin.write(b)
+                p.stdin.flush()
+                with progress:
+                    sent[0] += len(b)
+                    progress.notify()
+        finally:
+            p.stdin.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        # Wait for the writer to stop making progress (the window is
+        # shut) or to finish (nothing pushed back: the test fails).
+        with progress:
+            while sent[0] < total:
+                before = sent[0]
+                progress.wait(timeout=3)
+                if sent[0] == before:
+                    break
+            stalled = sent[0]
+        peak = _kib(sshd, "VmHWM")
+        go = run(box, "sandbox", "exec", "sshbox", "--", "sh", "-c",
+                 "echo go > /tmp/flowgo", input=b"")
+        assert go.returncode == 0, go.stderr
+        t.join(timeout=300)
+        out = p.stdout.read()
+        err = p.stderr.read()
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        t.join()
+    assert p.returncode == 0, err
+    assert stalled < total, "never held back: peak +%d KiB" % (peak - base)
+    assert peak - base < 16 << 10, (base, peak)
+    assert _kib(sshd, "VmHWM") - base < 16 << 10
+    assert out.split()[0].decode() == h.hexdigest()
