@@ -49,6 +49,8 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "l7_net.h"
 #include <openssl/x509v3.h>
 
 #define FLOOR_BUF	16384
@@ -68,8 +70,6 @@ struct floor_tun {
 	struct floor_tun	*ft_next;	/* to free after a batch */
 };
 
-static int	 floor_addr(struct sockaddr_in *, const char *);
-static int	 floor_listen(const char *, const char *);
 static SSL_CTX	*floor_sctx(const char *, const char *);
 static SSL_CTX	*floor_cctx(const char *);
 static int	 floor_head(int, char *, size_t);
@@ -93,46 +93,6 @@ static int			 floor_ep = -1;
 static pthread_mutex_t		 floor_sess_mtx = PTHREAD_MUTEX_INITIALIZER;
 static SSL_SESSION		*floor_sess;
 static char			 floor_sess_host[FLOOR_HOSTLEN];
-
-/* "A.B.C.D:PORT" */
-static int
-floor_addr(struct sockaddr_in *sin, const char *s)
-{
-	char		 host[64];
-	const char	*colon;
-
-	if ((colon = strrchr(s, ':')) == NULL ||
-	    (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)atoi(colon + 1));
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
-}
-
-static int
-floor_listen(const char *addr, const char *port)
-{
-	struct sockaddr_in	 sin;
-	int			 s, one = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(port));
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
-		return -1;
-	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(s, 1024) == -1) {
-		close(s);
-		return -1;
-	}
-	return s;
-}
 
 /* The client side: one certificate, tickets as proxyd issues them. */
 static SSL_CTX *
@@ -531,8 +491,8 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	if ((floor_server = floor_sctx(argv[2], argv[3])) == NULL ||
 	    (floor_upctx = floor_cctx(argv[4])) == NULL ||
-	    floor_addr(&floor_to, argv[5]) == -1 ||
-	    (ls = floor_listen(argv[0], argv[1])) == -1 ||
+	    l7_net_addr(&floor_to, argv[5]) == -1 ||
+	    (ls = l7_net_listen(argv[0], argv[1])) == -1 ||
 	    (floor_ep = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 	    pthread_create(&t, NULL, floor_epoll_run, NULL) != 0) {
 		fprintf(stderr, "l7_floor: cannot start\n");

@@ -49,6 +49,8 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+
+#include "l7_net.h"
 #include <openssl/x509v3.h>
 
 #define LOAD_MAXCONN	256
@@ -87,7 +89,6 @@ struct load_worker {
 };
 
 static double	 load_now(void);
-static int	 load_addr(struct sockaddr_in *, const char *);
 static int	 load_opts(struct load_opts *, int, char **);
 static SSL_CTX	*load_ctx(const char *);
 static int	 load_tcp(void);
@@ -119,24 +120,6 @@ load_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* "A.B.C.D:PORT" */
-static int
-load_addr(struct sockaddr_in *sin, const char *s)
-{
-	char		 host[64];
-	const char	*colon;
-
-	if ((colon = strrchr(s, ':')) == NULL ||
-	    (size_t)(colon - s) >= sizeof(host))
-		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	memset(sin, 0, sizeof(*sin));
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons((uint16_t)atoi(colon + 1));
-	return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
 static int
@@ -197,7 +180,7 @@ load_opts(struct load_opts *o, int argc, char **argv)
 	    o->o_conns > LOAD_MAXCONN || o->o_n < 1)
 		return -1;
 	o->o_proxy = proxy != NULL;
-	return load_addr(&o->o_to, proxy != NULL ? proxy : to);
+	return l7_net_addr(&o->o_to, proxy != NULL ? proxy : to);
 }
 
 static SSL_CTX *

@@ -32,6 +32,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "l7_net.h"
+
 #define L7_SERVE_BODY	256
 #define L7_SERVE_BUF	16384
 
@@ -41,7 +43,6 @@ struct serve_conn {
 	size_t		 sc_have;
 };
 
-static int	 serve_listen(const char *, const char *);
 static SSL_CTX	*serve_ctx(const char *, const char *);
 static void	*serve_conn(void *);
 static int	 serve_one(struct serve_conn *, const char *, size_t);
@@ -51,28 +52,6 @@ static long	 serve_clen(const char *, size_t);
 
 static char	 serve_resp[512];
 static size_t	 serve_resplen;
-
-static int
-serve_listen(const char *addr, const char *port)
-{
-	struct sockaddr_in	 sin;
-	int			 s, one = 1;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)atoi(port));
-	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1)
-		return -1;
-	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    listen(s, 1024) == -1) {
-		close(s);
-		return -1;
-	}
-	return s;
-}
 
 static SSL_CTX *
 serve_ctx(const char *cert, const char *key)
@@ -204,7 +183,7 @@ main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if ((ctx = serve_ctx(argv[3], argv[4])) == NULL ||
-	    (ls = serve_listen(argv[1], argv[2])) == -1) {
+	    (ls = l7_net_listen(argv[1], argv[2])) == -1) {
 		fprintf(stderr, "l7_serve: cannot start\n");
 		return 1;
 	}
