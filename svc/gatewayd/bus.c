@@ -57,6 +57,9 @@ static void	 bus_hello(struct gatewayd *, int);
 static int	 bus_send(struct gatewayd *, int, uint32_t, uint32_t,
 		    struct ipc_wr *);
 static int	 bus_dispatch(struct proc_self *, int, struct ipc_msg *);
+static void	 bus_sub_drop(struct gatewayd *, struct bus_sub *);
+static struct bus_sub *bus_sub_open(struct gatewayd *, int, uint32_t,
+		    struct ipc_wr *, const struct bus_ops *, void *);
 static struct bus_sub *bus_sub_new(struct gatewayd *, int,
 		    const struct bus_ops *, void *);
 static struct bus_sub *bus_find(struct gatewayd *, uint32_t);
@@ -164,6 +167,33 @@ bus_sub_new(struct gatewayd *gd, int peer, const struct bus_ops *ops,
 	return bs;
 }
 
+/* Forgets bs (no callback, nothing sent). */
+static void
+bus_sub_drop(struct gatewayd *gd, struct bus_sub *bs)
+{
+	RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
+	free(bs);
+}
+
+/*
+ * A new subscription whose request w goes to peer as type, under the
+ * subscription's id.  NULL if the bus is down or the request cannot
+ * be queued (then nothing of it stays).
+ */
+static struct bus_sub *
+bus_sub_open(struct gatewayd *gd, int peer, uint32_t type,
+    struct ipc_wr *w, const struct bus_ops *ops, void *arg)
+{
+	struct bus_sub	*bs;
+
+	bs = bus_sub_new(gd, peer, ops, arg);
+	if (bus_send(gd, peer, type, bs->bs_id, w) == -1) {
+		bus_sub_drop(gd, bs);
+		return NULL;
+	}
+	return bs;
+}
+
 static struct bus_sub *
 bus_find(struct gatewayd *gd, uint32_t id)
 {
@@ -181,8 +211,7 @@ bus_sub_end(struct gatewayd *gd, struct bus_sub *bs, int code,
 	const struct bus_ops	*ops = bs->bs_ops;
 	void			*arg = bs->bs_arg;
 
-	RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-	free(bs);
+	bus_sub_drop(gd, bs);
 	ops->bo_end(arg, code, msg);
 }
 
@@ -193,8 +222,7 @@ bus_unsubscribe(struct gatewayd *gd, struct bus_sub *bs)
 	int		 peer = bs->bs_peer;
 	uint32_t	 id = bs->bs_id;
 
-	RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-	free(bs);
+	bus_sub_drop(gd, bs);
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 0);
 	bus_send(gd, peer, peer == PROC_WATCH ? IPC_WATCH_UNSUB :
@@ -490,8 +518,7 @@ bus_push_wait(struct gatewayd *gd, const char *id, const char *source,
 		return NULL;
 	bs = bus_sub_new(gd, PROC_LOG, ops, arg);
 	if (bus_push_frame(gd, bs->bs_id, id, source, lines, n) == -1) {
-		RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-		free(bs);
+		bus_sub_drop(gd, bs);
 		return NULL;
 	}
 	return bs;
@@ -649,20 +676,13 @@ struct bus_sub *
 bus_log_query(struct gatewayd *gd, const char *id, uint32_t lines,
     const struct bus_logfilter *bf, const struct bus_ops *ops, void *arg)
 {
-	struct bus_sub	*bs;
 	struct ipc_wr	 w;
 
 	if (gd->gd_bus == NULL)
 		return NULL;
-	bs = bus_sub_new(gd, PROC_LOG, ops, arg);
 	ipc_wr_init(&w);
 	bus_filter_write(&w, id, lines, bf);
-	if (bus_send(gd, PROC_LOG, IPC_LOGBUS_QUERY, bs->bs_id, &w) == -1) {
-		RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-		free(bs);
-		return NULL;
-	}
-	return bs;
+	return bus_sub_open(gd, PROC_LOG, IPC_LOGBUS_QUERY, &w, ops, arg);
 }
 
 /* WatchSandbox's log lines: the last `tail' lines, then live ones. */
@@ -670,20 +690,13 @@ struct bus_sub *
 bus_log_subscribe(struct gatewayd *gd, const char *id, uint32_t tail,
     const struct bus_logfilter *bf, const struct bus_ops *ops, void *arg)
 {
-	struct bus_sub	*bs;
 	struct ipc_wr	 w;
 
 	if (gd->gd_bus == NULL)
 		return NULL;
-	bs = bus_sub_new(gd, PROC_LOG, ops, arg);
 	ipc_wr_init(&w);
 	bus_filter_write(&w, id, tail, bf);
-	if (bus_send(gd, PROC_LOG, IPC_LOGBUS_SUB, bs->bs_id, &w) == -1) {
-		RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-		free(bs);
-		return NULL;
-	}
-	return bs;
+	return bus_sub_open(gd, PROC_LOG, IPC_LOGBUS_SUB, &w, ops, arg);
 }
 
 /* WatchSandbox's snapshots and platform events. */
@@ -691,22 +704,15 @@ struct bus_sub *
 bus_watch_subscribe(struct gatewayd *gd, const char *id, int status,
     int events, int stop, const struct bus_ops *ops, void *arg)
 {
-	struct bus_sub	*bs;
 	struct ipc_wr	 w;
 
 	if (gd->gd_bus == NULL)
 		return NULL;
-	bs = bus_sub_new(gd, PROC_WATCH, ops, arg);
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 4);
 	ipc_wr_str(&w, id);
 	ipc_wr_bool(&w, status);
 	ipc_wr_bool(&w, events);
 	ipc_wr_bool(&w, stop);
-	if (bus_send(gd, PROC_WATCH, IPC_WATCH_SUB, bs->bs_id, &w) == -1) {
-		RB_REMOVE(bus_tree, &gd->gd_bus->b_subs, bs);
-		free(bs);
-		return NULL;
-	}
-	return bs;
+	return bus_sub_open(gd, PROC_WATCH, IPC_WATCH_SUB, &w, ops, arg);
 }
