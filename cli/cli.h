@@ -122,6 +122,8 @@ int	 rpc_fail_close(struct rpc *, const struct grpc_status *);
 /* pbjson.c: proto3 JSON of any protobuf-c message. */
 json_t	*pbjson_encode(const ProtobufCMessage *);
 void	 pbjson_print(FILE *, const ProtobufCMessage *);
+const char *pbjson_enum_name(const ProtobufCEnumDescriptor *, int,
+	    const char *);
 
 /* ssh.c, sshcmd.c, sync.c: SSH access to sandboxes (§4.5-§4.9). */
 struct ssh_target {

@@ -245,6 +245,24 @@ pbjson_enum(const ProtobufCEnumDescriptor *d, int v)
 	return json_integer(v);
 }
 
+/*
+ * An enum value's name for a table column, without the prefix its
+ * type repeats ("POLICY_STATUS_LOADED" -> "LOADED"); "UNKNOWN" for a
+ * value the descriptor does not have.
+ */
+const char *
+pbjson_enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix)
+{
+	const ProtobufCEnumValue	*ev;
+	size_t				 n = strlen(prefix);
+
+	if ((ev = protobuf_c_enum_descriptor_get_value(d, v)) == NULL)
+		return "UNKNOWN";
+	if (strncmp(ev->name, prefix, n) == 0)
+		return ev->name + n;
+	return ev->name;
+}
+
 static json_t *
 pbjson_bytes(const ProtobufCBinaryData *b)
 {

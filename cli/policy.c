@@ -436,16 +436,8 @@ policy_list(struct policy_opts *po)
 static const char *
 policy_status_name(int status)
 {
-	const ProtobufCEnumValue	*ev;
-	static const char		 prefix[] = "POLICY_STATUS_";
-
-	ev = protobuf_c_enum_descriptor_get_value(
-	    &openshell__v1__policy_status__descriptor, status);
-	if (ev == NULL)
-		return "UNKNOWN";
-	if (strncmp(ev->name, prefix, sizeof(prefix) - 1) == 0)
-		return ev->name + sizeof(prefix) - 1;
-	return ev->name;
+	return pbjson_enum_name(&openshell__v1__policy_status__descriptor,
+	    status, "POLICY_STATUS_");
 }
 
 static void

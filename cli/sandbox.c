@@ -127,16 +127,9 @@ sandbox_list(int argc, char **argv)
 static const char *
 sandbox_phase(int phase)
 {
-	const ProtobufCEnumValue	*ev;
-	static const char		 prefix[] = "SANDBOX_PHASE_";
-
-	ev = protobuf_c_enum_descriptor_get_value(
-	    &openshell__datamodel__v1__sandbox_phase__descriptor, phase);
-	if (ev == NULL)
-		return "UNKNOWN";
-	if (strncmp(ev->name, prefix, sizeof(prefix) - 1) == 0)
-		return ev->name + sizeof(prefix) - 1;
-	return ev->name;
+	return pbjson_enum_name(
+	    &openshell__datamodel__v1__sandbox_phase__descriptor, phase,
+	    "SANDBOX_PHASE_");
 }
 
 static void
