@@ -654,3 +654,22 @@ ipc_rd_error(const struct ipc_rd *r)
 {
 	return r->r_err;
 }
+
+int
+ipc_rd_onestr(const struct ipc_msg *msg, char **s)
+{
+	struct ipc_rd	 r;
+	uint32_t	 n = 0;
+
+	*s = NULL;
+	ipc_rd_init(&r, msg);
+	ipc_rd_array(&r, &n);
+	if (n == 1)
+		ipc_rd_str(&r, s);
+	if (ipc_rd_end(&r) == -1 || n != 1) {
+		free(*s);
+		*s = NULL;
+		return -1;
+	}
+	return 0;
+}

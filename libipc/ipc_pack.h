@@ -83,5 +83,8 @@ void	 ipc_rd_skip(struct ipc_rd *);
 /* 0 iff no error and the whole value was consumed; frees the reader. */
 int	 ipc_rd_end(struct ipc_rd *);
 int	 ipc_rd_error(const struct ipc_rd *);
+/* A whole [str] message: 0 with *s allocated (caller frees), or -1
+ * with *s NULL. */
+int	 ipc_rd_onestr(const struct ipc_msg *, char **);
 
 #endif /* IPC_PACK_H */

@@ -154,20 +154,12 @@ proxyd_listen_msg(struct proxyd *pd, struct ipc_msg *msg)
 static void
 proxyd_policy_msg(struct proxyd *pd, struct ipc_msg *msg)
 {
-	struct ipc_rd		 r;
 	struct policy		*p;
 	struct policy_engine	*e;
-	char			*yaml = NULL, *err = NULL;
-	uint32_t		 n = 0;
+	char			*yaml, *err = NULL;
 
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_str(&r, &yaml);
-	if (ipc_rd_end(&r) == -1 || n != 1) {
-		free(yaml);
+	if (ipc_rd_onestr(msg, &yaml) == -1)
 		proc_badmsg(&pd->pd_ps, PROC_PARENT, msg);
-	}
 	p = policy_yaml_parse(yaml, strlen(yaml), POLICY_YAML_LOOSE, &err);
 	free(yaml);
 	if (p == NULL || (e = policy_compile(p, &err)) == NULL) {
@@ -312,18 +304,10 @@ proxyd_secrets2_msg(struct proxyd *pd, struct ipc_msg *msg)
 static void
 proxyd_trust_msg(struct proxyd *pd, struct ipc_msg *msg)
 {
-	struct ipc_rd	 r;
-	char		*pem = NULL;
-	uint32_t	 n = 0;
+	char		*pem;
 
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_str(&r, &pem);
-	if (ipc_rd_end(&r) == -1 || n != 1) {
-		free(pem);
+	if (ipc_rd_onestr(msg, &pem) == -1)
 		proc_badmsg(&pd->pd_ps, PROC_PARENT, msg);
-	}
 	if (tls_trust(pd, pem) == -1)
 		log_warnx("TLS: the trust bundle does not parse, ignored");
 	free(pem);
@@ -333,19 +317,11 @@ proxyd_trust_msg(struct proxyd *pd, struct ipc_msg *msg)
 static void
 proxyd_hosts_msg(struct proxyd *pd, struct ipc_msg *msg)
 {
-	struct ipc_rd	 r;
 	struct hosts	*h;
-	char		*text = NULL;
-	uint32_t	 n = 0;
+	char		*text;
 
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_str(&r, &text);
-	if (ipc_rd_end(&r) == -1 || n != 1) {
-		free(text);
+	if (ipc_rd_onestr(msg, &text) == -1)
 		proc_badmsg(&pd->pd_ps, PROC_PARENT, msg);
-	}
 	if ((h = hosts_parse(text)) == NULL)
 		fatal("%s", __func__);
 	free(text);

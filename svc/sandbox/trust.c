@@ -230,15 +230,11 @@ trust_install(struct sandbox *sb, const char *ca)
 int
 trust_ca(struct sandbox *sb, struct ipc_msg *msg)
 {
-	struct ipc_rd	 r;
-	char		*pem = NULL;
-	uint32_t	 n = 0;
+	char		*pem;
 
-	ipc_rd_init(&r, msg);
-	ipc_rd_array(&r, &n);
-	if (n == 1)
-		ipc_rd_str(&r, &pem);
-	if (ipc_rd_end(&r) == -1 || n != 1 || sb->sb_trust_pem == NULL ||
+	if (ipc_rd_onestr(msg, &pem) == -1)
+		return -1;
+	if (sb->sb_trust_pem == NULL ||
 	    (*pem != '\0' && strncmp(pem, "-----BEGIN CERTIFICATE-----",
 	    27) != 0)) {
 		free(pem);

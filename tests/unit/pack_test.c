@@ -544,6 +544,62 @@ test_frame_roundtrip(void **state)
 	close(fd[1]);
 }
 
+/* w framed through a socketpair into m (the caller frees it). */
+static void
+frame_of(struct ipc_wr *w, struct ipc_msg *m)
+{
+	struct ipc_buf	 tx, rx;
+	int		 fd[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    fd), 0);
+	ipc_init(&tx, fd[0]);
+	ipc_init(&rx, fd[1]);
+	assert_int_equal(ipc_wr_close(w, &tx, 12, 5, 0, -1), 0);
+	assert_int_equal(ipc_flush(&tx), 0);
+	assert_true(ipc_read(&rx) > 0);
+	assert_int_equal(ipc_get(&rx, m), 1);
+	ipc_clear(&tx);
+	ipc_clear(&rx);
+	close(fd[0]);
+	close(fd[1]);
+}
+
+/* ipc_rd_onestr takes [str] and nothing else. */
+static void
+test_onestr(void **state)
+{
+	struct ipc_wr	 w;
+	struct ipc_msg	 m;
+	char		*s;
+	int		 k;
+
+	(void)state;
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 1);
+	ipc_wr_str(&w, "policy");
+	frame_of(&w, &m);
+	assert_int_equal(ipc_rd_onestr(&m, &s), 0);
+	assert_string_equal(s, "policy");
+	free(s);
+	ipc_free(&m);
+	/* [], [str, str], [u32] */
+	for (k = 0; k < 3; k++) {
+		ipc_wr_init(&w);
+		ipc_wr_array(&w, (uint32_t[]){ 0, 2, 1 }[k]);
+		if (k == 1) {
+			ipc_wr_str(&w, "a");
+			ipc_wr_str(&w, "b");
+		} else if (k == 2)
+			ipc_wr_u32(&w, 7);
+		frame_of(&w, &m);
+		s = (char *)"untouched";
+		assert_int_equal(ipc_rd_onestr(&m, &s), -1);
+		assert_null(s);
+		ipc_free(&m);
+	}
+}
+
 int
 main(void)
 {
@@ -564,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_bin_outlives_buffer),
 		cmocka_unit_test(test_writer_errors),
 		cmocka_unit_test(test_frame_roundtrip),
+		cmocka_unit_test(test_onestr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
