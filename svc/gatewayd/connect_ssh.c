@@ -211,10 +211,9 @@ cs_session(struct gatewayd *gd, struct grpc_http *h, const char *id,
 static int
 cs_sandbox(struct gatewayd *gd, struct grpc_http *h, const char *id)
 {
-	Openshell__Datamodel__V1__Sandbox	*sb;
-	int					 rc, ready;
+	int	 rc, ready;
 
-	if ((rc = rpc_sandbox_get(gd, id, NULL, &sb)) != STORE_OK) {
+	if ((rc = rpc_sandbox_ready(gd, id, &ready)) != STORE_OK) {
 		if (rc == STORE_NOTFOUND)
 			grpc_http_respond(h, 404, "Not Found", NULL, 0);
 		else
@@ -222,9 +221,6 @@ cs_sandbox(struct gatewayd *gd, struct grpc_http *h, const char *id)
 			    NULL, 0);
 		return -1;
 	}
-	ready = sb->phase ==
-	    OPENSHELL__DATAMODEL__V1__SANDBOX_PHASE__SANDBOX_PHASE_READY;
-	openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
 	if (!ready) {
 		grpc_http_respond(h, 412, "Precondition Failed", NULL, 0);
 		return -1;

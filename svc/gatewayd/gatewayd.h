@@ -112,6 +112,9 @@ void	 rpc_logs_register(struct gatewayd *) __attribute__((__weak__));
  */
 int	 rpc_sandbox_get(struct gatewayd *, const char *, const char *,
 	    Openshell__Datamodel__V1__Sandbox **);
+int	 rpc_sandbox_ready(struct gatewayd *, const char *, int *);
+int	 rpc_require_ready(struct gatewayd *, struct grpc_call *,
+	    const char *);
 int	 rpc_sandbox_put(struct gatewayd *,
 	    const Openshell__Datamodel__V1__Sandbox *);
 /* The record is gone: sessions, settings, the row, its buses. */

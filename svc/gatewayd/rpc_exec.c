@@ -73,7 +73,6 @@ static grpc_handler_fn	 ex_handler;
 static int	 ex_validate(struct grpc_call *, const ExecReq *, size_t);
 static int	 ex_text_ok(const char *);
 static int	 ex_key_ok(const char *);
-static int	 ex_ready(struct gatewayd *, struct grpc_call *, const char *);
 static int	 ex_kv_cmp(const void *, const void *);
 static char	*ex_command(const ExecReq *);
 static int	 ex_quote(struct evbuffer *, const char *);
@@ -109,7 +108,7 @@ ex_handler(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 		return;
 	}
 	if (ex_validate(call, req, len) == -1 ||
-	    ex_ready(gd, call, req->sandbox_id) == -1) {
+	    rpc_require_ready(gd, call, req->sandbox_id) == -1) {
 		openshell__v1__exec_sandbox_request__free_unpacked(req, NULL);
 		return;
 	}
@@ -185,29 +184,6 @@ ex_key_ok(const char *k)
 		if (!isalnum((unsigned char)*k) && *k != '_')
 			return 0;
 	return 1;
-}
-
-static int
-ex_ready(struct gatewayd *gd, struct grpc_call *call, const char *id)
-{
-	Openshell__Datamodel__V1__Sandbox	*sb;
-	int					 rc, ready;
-
-	if ((rc = rpc_sandbox_get(gd, id, NULL, &sb)) != STORE_OK) {
-		rpc_error(call, rc == STORE_NOTFOUND ? GRPC_NOT_FOUND :
-		    GRPC_INTERNAL, rc == STORE_NOTFOUND ? "sandbox not found" :
-		    "cannot read the sandbox");
-		return -1;
-	}
-	ready = sb->phase ==
-	    OPENSHELL__DATAMODEL__V1__SANDBOX_PHASE__SANDBOX_PHASE_READY;
-	openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
-	if (!ready) {
-		rpc_error(call, GRPC_FAILED_PRECONDITION,
-		    "sandbox is not ready");
-		return -1;
-	}
-	return 0;
 }
 
 static int

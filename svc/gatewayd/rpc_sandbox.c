@@ -108,6 +108,47 @@ rpc_sandbox_get(struct gatewayd *gd, const char *id, const char *name,
 	return STORE_OK;
 }
 
+/*
+ * Whether sandbox id is READY (*ready), for the calls that need its
+ * SSH endpoint.  Returns the store's code: STORE_OK, STORE_NOTFOUND
+ * or STORE_ERR.
+ */
+int
+rpc_sandbox_ready(struct gatewayd *gd, const char *id, int *ready)
+{
+	Sandbox	*sb;
+	int	 rc;
+
+	*ready = 0;
+	if ((rc = rpc_sandbox_get(gd, id, NULL, &sb)) != STORE_OK)
+		return rc;
+	*ready = sb->phase ==
+	    OPENSHELL__DATAMODEL__V1__SANDBOX_PHASE__SANDBOX_PHASE_READY;
+	openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
+	return STORE_OK;
+}
+
+/* 0 when sandbox id exists and is READY; else call is answered, -1. */
+int
+rpc_require_ready(struct gatewayd *gd, struct grpc_call *call,
+    const char *id)
+{
+	int	 rc, ready;
+
+	if ((rc = rpc_sandbox_ready(gd, id, &ready)) != STORE_OK) {
+		rpc_error(call, rc == STORE_NOTFOUND ? GRPC_NOT_FOUND :
+		    GRPC_INTERNAL, rc == STORE_NOTFOUND ? "sandbox not found" :
+		    "cannot read the sandbox");
+		return -1;
+	}
+	if (!ready) {
+		rpc_error(call, GRPC_FAILED_PRECONDITION,
+		    "sandbox is not ready");
+		return -1;
+	}
+	return 0;
+}
+
 /* created_at_ms is the row's; it is never part of the payload. */
 int
 rpc_sandbox_put(struct gatewayd *gd, const Sandbox *sb)

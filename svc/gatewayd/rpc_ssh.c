@@ -123,31 +123,12 @@ ssh_create(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 static int
 ssh_create_checks(struct gatewayd *gd, struct grpc_call *call, const char *id)
 {
-	Openshell__Datamodel__V1__Sandbox	*sb;
-	int					 rc, ready;
-
 	if (id[0] == '\0') {
 		rpc_error(call, GRPC_INVALID_ARGUMENT,
 		    "sandbox_id is required");
 		return -1;
 	}
-	if ((rc = rpc_sandbox_get(gd, id, NULL, &sb)) != STORE_OK) {
-		if (rc == STORE_NOTFOUND)
-			rpc_error(call, GRPC_NOT_FOUND, "sandbox not found");
-		else
-			rpc_error(call, GRPC_INTERNAL,
-			    "cannot read the sandbox");
-		return -1;
-	}
-	ready = sb->phase ==
-	    OPENSHELL__DATAMODEL__V1__SANDBOX_PHASE__SANDBOX_PHASE_READY;
-	openshell__datamodel__v1__sandbox__free_unpacked(sb, NULL);
-	if (!ready) {
-		rpc_error(call, GRPC_FAILED_PRECONDITION,
-		    "sandbox is not ready");
-		return -1;
-	}
-	return 0;
+	return rpc_require_ready(gd, call, id);
 }
 
 /* The 6-letter name is unique among sessions: pick again on a clash. */
