@@ -484,11 +484,12 @@ def test_pipelined_then_half_close_all_answered(env, notify):
 def test_pipelined_deny_in_the_middle_stops_the_rest(env):
     # sandbox.md 2.8: an enforced deny answers 403 and closes; what
     # was pipelined behind it is neither judged nor sent upstream.
+    mark = env.parent.log.mark()
     reqs = [req("ro.test", "GET", "/a"), req("ro.test", "POST", "/b",
                                              body=b"x"),
             req("ro.test", "GET", "/c")]
     got = split_responses(pipelined_half_closed(env, "ro.test", reqs,
                                                 True))
-    assert [g[0] for g in got] == [200, 403]
+    assert [g[0] for g in got] == [200, 403], env.parent.log.lines[mark:]
     assert json.loads(got[1][1])["rule"] == "POST /b"
     assert [(g[0], g[1]) for g in env.origin.drain()] == [("GET", "/a")]
