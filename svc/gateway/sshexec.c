@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -92,7 +93,7 @@ sshexec_worker(struct gateway *gw, const char *path, const char *id,
 {
 	char	*argv[3];
 	char	 err[PATH_MAX + 256];
-	int	 fd;
+	int	 fd, xfd;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGCHLD, SIG_DFL);
@@ -110,12 +111,21 @@ sshexec_worker(struct gateway *gw, const char *path, const char *id,
 	if (fd != 4 && (dup2(fd, 4) == -1 || close(fd) == -1))
 		execframe_fail(sfd, "dup2");
 	close_range(5, ~0U, 0);
+	/*
+	 * Opened as root: the gateway's user need not be able to walk
+	 * the directories it is installed under (a private checkout).
+	 * Its own exec permission is checked at the fexecve, as that user.
+	 */
+	if ((xfd = open(path, O_PATH | O_CLOEXEC)) == -1) {
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+		execframe_fail(sfd, err);
+	}
 	sshexec_scrub(gw);
 	sshexec_privdrop(gw);
 	argv[0] = SX_CLIENT;
 	argv[1] = (char *)cmd;
 	argv[2] = NULL;
-	execv(path, argv);
+	fexecve(xfd, argv, environ);
 	snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
 	execframe_fail(sfd, err);
 }
