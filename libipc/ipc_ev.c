@@ -23,6 +23,8 @@ static int	 ipc_ev_check(struct ipc_ev *, struct ipc_msg *);
 static int	 ipc_ev_hello(struct ipc_ev *, struct ipc_msg *);
 static int	 ipc_ev_sendhello(struct ipc_ev *);
 static void	 ipc_ev_fail(struct ipc_ev *, int);
+static int	 ipc_ev_queue_wr(struct ipc_ev *, uint32_t, uint32_t, int,
+		    struct ipc_wr *);
 
 /* ev owns fd from here on, whatever the outcome. */
 int
@@ -290,6 +292,34 @@ int
 ipc_ev_compose_wr(struct ipc_ev *ev, uint32_t type, uint32_t peerid, int fd,
     struct ipc_wr *w)
 {
+	if (ipc_ev_queue_wr(ev, type, peerid, fd, w) == -1)
+		return -1;
+	ipc_ev_add(ev);
+	return 0;
+}
+
+/*
+ * Queued and written at once.  EV_WRITE is armed only for what the
+ * socket did not take (or on an error, which the write event then
+ * meets): arming it for a message that leaves now and disarming it
+ * again would cost four epoll_ctl(2) calls on the way of a reply.
+ */
+int
+ipc_ev_send_wr(struct ipc_ev *ev, uint32_t type, uint32_t peerid, int fd,
+    struct ipc_wr *w)
+{
+	if (ipc_ev_queue_wr(ev, type, peerid, fd, w) == -1)
+		return -1;
+	(void)ipc_write(&ev->ie_ib);
+	ipc_ev_add(ev);
+	return 0;
+}
+
+/* ipc_ev_compose_wr without the arming. */
+static int
+ipc_ev_queue_wr(struct ipc_ev *ev, uint32_t type, uint32_t peerid, int fd,
+    struct ipc_wr *w)
+{
 	if (type == IPC_HELLO ||
 	    !ipc_msg_allowed(type, ev->ie_self, ev->ie_peer)) {
 		ipc_wr_free(w);
@@ -303,7 +333,6 @@ ipc_ev_compose_wr(struct ipc_ev *ev, uint32_t type, uint32_t peerid, int fd,
 	}
 	if (ipc_wr_close(w, &ev->ie_ib, type, peerid, 0, fd) == -1)
 		return -1;
-	ipc_ev_add(ev);
 	return 0;
 }
 

@@ -53,6 +53,12 @@ int	 ipc_ev_compose(struct ipc_ev *, uint32_t, uint32_t, int,
 /* As ipc_ev_compose with the writer's value; the writer is freed. */
 int	 ipc_ev_compose_wr(struct ipc_ev *, uint32_t, uint32_t, int,
 	    struct ipc_wr *);
+/*
+ * As ipc_ev_compose_wr, and written now rather than on the next loop
+ * turn: for a message something waits on (an identity, a create).
+ */
+int	 ipc_ev_send_wr(struct ipc_ev *, uint32_t, uint32_t, int,
+	    struct ipc_wr *);
 /* Re-arm after queueing on ie_ib directly (ipc_compose, ipc_forward). */
 void	 ipc_ev_add(struct ipc_ev *);
 /*

@@ -254,6 +254,21 @@ proc_compose_wr(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
 	return ipc_ev_compose_wr(&pc->pc_ev, type, peerid, fd, w);
 }
 
+/* As proc_compose_wr, written now (ipc_ev_send_wr). */
+int
+proc_send_wr(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
+    int fd, struct ipc_wr *w)
+{
+	struct proc_child	*pc;
+
+	if ((pc = proc_get(pt, id)) == NULL || !pc->pc_evopen) {
+		ipc_wr_free(w);
+		errno = EPIPE;
+		return -1;
+	}
+	return ipc_ev_send_wr(&pc->pc_ev, type, peerid, fd, w);
+}
+
 /*
  * IPC_SETUP_CTL: the child gets a duplicate of the control socket's
  * listening fd; the caller keeps ctlfd, to hand it again after a

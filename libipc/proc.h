@@ -132,6 +132,8 @@ int	 proc_compose(struct proc_tree *, int, uint32_t, uint32_t, int,
 	    const void *, size_t);
 int	 proc_compose_wr(struct proc_tree *, int, uint32_t, uint32_t, int,
 	    struct ipc_wr *);
+int	 proc_send_wr(struct proc_tree *, int, uint32_t, uint32_t, int,
+	    struct ipc_wr *);
 int	 proc_send_ctl(struct proc_tree *, int, int);
 int	 proc_send_fd(struct proc_tree *, int, uint32_t, int);
 
@@ -198,6 +200,8 @@ void	 proc_child_limits(struct proc_self *, int, size_t, size_t);
 int	 proc_child_compose(struct proc_self *, int, uint32_t, uint32_t, int,
 	    const void *, size_t);
 int	 proc_child_compose_wr(struct proc_self *, int, uint32_t, uint32_t,
+	    int, struct ipc_wr *);
+int	 proc_child_send_wr(struct proc_self *, int, uint32_t, uint32_t,
 	    int, struct ipc_wr *);
 __attribute__((__noreturn__)) void proc_child_run(struct proc_self *);
 __attribute__((__noreturn__)) void proc_badmsg(struct proc_self *, int,

@@ -203,6 +203,19 @@ proc_child_compose_wr(struct proc_self *ps, int peer, uint32_t type,
 	    w);
 }
 
+/* As proc_child_compose_wr, written now (ipc_ev_send_wr). */
+int
+proc_child_send_wr(struct proc_self *ps, int peer, uint32_t type,
+    uint32_t peerid, int fd, struct ipc_wr *w)
+{
+	if (peer < 0 || peer >= PROC_MAX || !ps->ps_chans[peer].ch_open) {
+		ipc_wr_free(w);
+		errno = ENOTCONN;
+		return -1;
+	}
+	return ipc_ev_send_wr(&ps->ps_chans[peer].ch_ev, type, peerid, fd, w);
+}
+
 void
 proc_child_run(struct proc_self *ps)
 {

@@ -44,6 +44,7 @@ IDLE = 200
 REPS = int(os.environ.get("PROXY_BENCH_REPS", "3"))
 LAT_N = os.environ.get("PROXY_BENCH_LAT_N", "1000")
 RATE = os.environ.get("PROXY_BENCH_RATE", "4gbit")
+ONLY = os.environ.get("PROXY_BENCH_ONLY", "")
 CLONE_NEWNET = 0x40000000
 POLICY = """version: 1
 filesystem_policy:
@@ -398,7 +399,7 @@ def cpurow(name, v, unit, with_direct):
         ratio(v["proxyd"], v["floor"], True)))
 
 
-def report(m, lat, ident_us, prefix=""):
+def report(m, prefix=""):
     for key, v in m["rate"].items():
         line("%stunnel %s" % (prefix, key), v, "MB/s")
     for key, v in m["cpu"].items():
@@ -409,8 +410,9 @@ def report(m, lat, ident_us, prefix=""):
         print("%-20s %8s %8.2f %8.2f %8.2f" % (
             "%scores %s" % (prefix, key), "-", v["proxyd"], v["tinyproxy"],
             v["floor"]))
-    if lat is None:
-        return
+
+
+def report_latency(lat, ident_us):
     for i, q in enumerate(("p50", "p99")):
         line("first byte %s" % q, {n: v[i] for n, v in lat.items()}, "us",
              True)
@@ -460,14 +462,17 @@ def bench(build, load, tmp, cns, uns):
             }
         t = targets(HOST, fport)
         header()
+        if ONLY == "latency":
+            report_latency(*latency(st, t, sbx))
+            return
         m = measure(st, t, pids, procs[0].pid, HOST, [
             ("down", 1), ("down", 8), ("up", 1), ("up", 8)])
-        lat, ident_us = latency(st, t, sbx)
-        report(m, lat, ident_us)
+        report(m)
+        report_latency(*latency(st, t, sbx))
         pids["floor"] = sfloor.pid
         m2 = measure(st, targets(SHAPED, sport), pids, procs[1].pid, SHAPED,
                      [("down", 1), ("down", 8), ("up", 1)])
-        report(m2, None, None, prefix="%s " % RATE)
+        report(m2, prefix="%s " % RATE)
         print("MB = MiB, GB = GiB.  floor: proxy_load relay, a bare splice "
               "relay (no policy, no\nidentity), the best a user-space proxy "
               "can do here.  Ratios > 1 favour proxyd\n(latency and cpu "
@@ -480,6 +485,8 @@ def bench(build, load, tmp, cns, uns):
     finally:
         if sbx is not None:
             sbx.stop()
+            if os.environ.get("PROXY_BENCH_LOG"):
+                print(sbx.log())
         for p in procs:
             p.kill()
             p.wait()

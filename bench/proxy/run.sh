@@ -39,6 +39,10 @@
 #                       tunnels open (they must not cost the busy one)
 #   policy              policy_bench: ns per decision at 10/1k/10k rules
 #
+# PROXY_BENCH_ONLY=latency runs the first-byte rows alone (for a
+# profiler's sake); PROXY_BENCH_LOG=1 prints the supervisor's and
+# proxyd's log at the end.
+#
 # Columns: direct (client to server), proxyd, tinyproxy (Debian,
 # started here, CONNECT allowed to the server's port only), floor
 # (proxy_load relay: a bare blocking splice relay, no policy and no

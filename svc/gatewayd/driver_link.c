@@ -168,19 +168,17 @@ driver_link_create(struct gatewayd *gd, const Sandbox *sb)
 		ipc_wr_str(&w, kv->key);
 		ipc_wr_str(&w, kv->value);
 	}
-	if (proc_child_compose_wr(&gd->gd_ps, PROC_PARENT, IPC_DRIVER_CREATE,
+	/* Now, not behind this loop turn's replies and log lines. */
+	if (proc_child_send_wr(&gd->gd_ps, PROC_PARENT, IPC_DRIVER_CREATE,
 	    0, -1, &w) == -1)
 		log_warn("sandbox %s: create to the driver", sb->name);
-	else
-		driver_link_flush(gd, PROC_PARENT);
 }
 
 /*
  * What was just queued for peer goes out now, not on the next loop
- * turn, where it would queue behind the replies, log lines and
- * snapshots of this turn (a create) or behind the store's commit (a
- * status): both are on the way to READY.  On an error the channel's
- * write event, still armed, meets it again and handles it.
+ * turn, where it would queue behind the store's commit: it is on the
+ * way to READY.  On an error the channel's write event, still armed,
+ * meets it again and handles it.
  */
 static void
 driver_link_flush(struct gatewayd *gd, int peer)

@@ -43,7 +43,6 @@ static void	 proxyd_secrets2_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_trust_msg(struct proxyd *, struct ipc_msg *);
 static int	 proxyd_rd_secret(struct ipc_rd *, struct secrets *);
 static void	 proxyd_ident_msg(struct proxyd *, struct ipc_msg *);
-static void	 proxyd_flush(struct proxyd *);
 static int	 proxyd_rd_strv(struct ipc_rd *, char ***, size_t *);
 static void	 proxyd_sandbox(struct proc_self *);
 static void	 proxyd_nofile(struct proxyd *);
@@ -345,25 +344,9 @@ proxyd_ident_request(struct conn *c)
 	ipc_wr_u32(&w, c->c_sport);
 	ipc_wr_str(&w, c->c_dst);
 	ipc_wr_u32(&w, c->c_dport);
-	if (proc_child_compose_wr(&c->c_pd->pd_ps, PROC_PARENT,
-	    IPC_PROXY_IDENT, c->c_id, -1, &w) == -1)
-		return -1;
-	proxyd_flush(c->c_pd);
-	return 0;
-}
-
-/*
- * The request goes out now rather than on the next loop turn (the
- * connection waits for its answer); on an error the channel's write
- * event, still armed, meets it again and handles it.
- */
-static void
-proxyd_flush(struct proxyd *pd)
-{
-	struct ipc_ev	*ev = &pd->pd_ps.ps_chans[PROC_PARENT].ch_ev;
-
-	if (ipc_write(&ev->ie_ib) == 0)
-		ipc_ev_add(ev);
+	/* Out now, not after a loop turn: the connection waits. */
+	return proc_child_send_wr(&c->c_pd->pd_ps, PROC_PARENT,
+	    IPC_PROXY_IDENT, c->c_id, -1, &w);
 }
 
 static int

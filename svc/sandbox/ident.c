@@ -299,7 +299,6 @@ ident_reply(struct sandbox *sb, uint32_t reqid, int ok, const char *err,
     const struct ident *id)
 {
 	struct ipc_wr	 w;
-	struct ipc_ev	*ev;
 	size_t		 i;
 
 	ipc_wr_init(&w);
@@ -314,16 +313,10 @@ ident_reply(struct sandbox *sb, uint32_t reqid, int ok, const char *err,
 	ipc_wr_array(&w, ok ? (uint32_t)id->i_cmd.n : 0);
 	for (i = 0; ok && i < id->i_cmd.n; i++)
 		ipc_wr_str(&w, id->i_cmd.v[i]);
-	if (proc_compose_wr(&sb->sb_tree, PROC_PROXY, IPC_PROXY_IDENT_RESULT,
-	    reqid, -1, &w) == -1) {
+	/* Out now, not after a loop turn: a connection waits for it. */
+	if (proc_send_wr(&sb->sb_tree, PROC_PROXY, IPC_PROXY_IDENT_RESULT,
+	    reqid, -1, &w) == -1)
 		log_warn("proxyd: ident result");
-		return;
-	}
-	/* Out now, not after a loop turn: a connection waits for it.  An
-	 * error is met again by the channel's write event. */
-	ev = &sb->sb_tree.pt_children[PROC_PROXY].pc_ev;
-	if (ipc_write(&ev->ie_ib) == 0)
-		ipc_ev_add(ev);
 }
 
 static int

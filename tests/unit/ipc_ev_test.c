@@ -212,6 +212,51 @@ test_handshake_and_dispatch(void **state)
 	end_free(gw);
 }
 
+/* A message on the socket now: no loop turn, EV_WRITE never armed. */
+static void
+test_send_now(void **state)
+{
+	struct fixture	*f = *state;
+	struct end	*ctl = end_new(), *gw = end_new();
+	struct ipc_wr	 w;
+	char		 big[8192];
+	int		 i;
+
+	end_open(f, ctl, 0, PROC_CONTROL, PROC_GATEWAY);
+	end_open(f, gw, 1, PROC_GATEWAY, PROC_CONTROL);
+	run_idle(f);
+	assert_false(ctl->ev.ie_events & EV_WRITE);
+	ipc_wr_init(&w);
+	ipc_wr_u32(&w, 5);
+	assert_int_equal(ipc_ev_send_wr(&ctl->ev, IPC_CTL_STATUS, 9, -1, &w),
+	    0);
+	assert_int_equal(ipc_queuelen(&ctl->ev.ie_ib), 0);
+	assert_false(ctl->ev.ie_events & EV_WRITE);
+	run_until(f, &gw->ndispatch);
+	assert_int_equal(gw->last_type, IPC_CTL_STATUS);
+	assert_int_equal(gw->last_peerid, 9);
+
+	/* The sender policy holds as for ipc_ev_compose_wr. */
+	ipc_wr_init(&w);
+	ipc_wr_nil(&w);
+	assert_int_equal(ipc_ev_send_wr(&ctl->ev, IPC_CTL_REPLY, 0, -1, &w),
+	    -1);
+	assert_int_equal(errno, EPERM);
+
+	/* What the socket does not take waits for the write event. */
+	memset(big, 'x', sizeof(big));
+	for (i = 0; i < 1024 && ipc_queuelen(&ctl->ev.ie_ib) == 0; i++) {
+		ipc_wr_init(&w);
+		ipc_wr_bin(&w, big, sizeof(big));
+		assert_int_equal(ipc_ev_send_wr(&ctl->ev, IPC_CTL_STATUS, 0,
+		    -1, &w), 0);
+	}
+	assert_true(ipc_queuelen(&ctl->ev.ie_ib) > 0);
+	assert_true(ctl->ev.ie_events & EV_WRITE);
+	end_free(ctl);
+	end_free(gw);
+}
+
 static void
 test_compose_policy(void **state)
 {
@@ -458,6 +503,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_handshake_and_dispatch,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_now, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compose_policy,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_sender,
