@@ -51,6 +51,7 @@ static void	 proc_close_channel(struct proc_child *);
 static void	 proc_kill(struct proc_child *, int);
 static int	 proc_nalive(const struct proc_tree *);
 static struct proc_child *proc_get(struct proc_tree *, int);
+static struct ipc_ev *proc_ev(struct proc_tree *, int);
 static void	 proc_loghook(const char *, const char *);
 
 /* log_sethook takes no context argument: the tree the hook forwards to. */
@@ -227,31 +228,41 @@ proc_tree_stop(struct proc_tree *pt)
 		fatalx("%s: evtimer", __func__);
 }
 
-int
-proc_compose(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
-    int fd, const void *data, size_t len)
+/* The open channel to child id, or NULL (EPIPE). */
+static struct ipc_ev *
+proc_ev(struct proc_tree *pt, int id)
 {
 	struct proc_child	*pc;
 
 	if ((pc = proc_get(pt, id)) == NULL || !pc->pc_evopen) {
 		errno = EPIPE;
-		return -1;
+		return NULL;
 	}
-	return ipc_ev_compose(&pc->pc_ev, type, peerid, fd, data, len);
+	return &pc->pc_ev;
+}
+
+int
+proc_compose(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
+    int fd, const void *data, size_t len)
+{
+	struct ipc_ev	*ev;
+
+	if ((ev = proc_ev(pt, id)) == NULL)
+		return -1;
+	return ipc_ev_compose(ev, type, peerid, fd, data, len);
 }
 
 int
 proc_compose_wr(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
     int fd, struct ipc_wr *w)
 {
-	struct proc_child	*pc;
+	struct ipc_ev	*ev;
 
-	if ((pc = proc_get(pt, id)) == NULL || !pc->pc_evopen) {
+	if ((ev = proc_ev(pt, id)) == NULL) {
 		ipc_wr_free(w);
-		errno = EPIPE;
 		return -1;
 	}
-	return ipc_ev_compose_wr(&pc->pc_ev, type, peerid, fd, w);
+	return ipc_ev_compose_wr(ev, type, peerid, fd, w);
 }
 
 /* As proc_compose_wr, written now (ipc_ev_send_wr). */
@@ -259,14 +270,13 @@ int
 proc_send_wr(struct proc_tree *pt, int id, uint32_t type, uint32_t peerid,
     int fd, struct ipc_wr *w)
 {
-	struct proc_child	*pc;
+	struct ipc_ev	*ev;
 
-	if ((pc = proc_get(pt, id)) == NULL || !pc->pc_evopen) {
+	if ((ev = proc_ev(pt, id)) == NULL) {
 		ipc_wr_free(w);
-		errno = EPIPE;
 		return -1;
 	}
-	return ipc_ev_send_wr(&pc->pc_ev, type, peerid, fd, w);
+	return ipc_ev_send_wr(ev, type, peerid, fd, w);
 }
 
 /*

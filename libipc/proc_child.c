@@ -36,6 +36,7 @@ static void	 proc_child_peer(struct proc_self *, struct ipc_msg *);
 static void	 proc_child_ctl(struct proc_self *, struct ipc_msg *);
 static void	 proc_child_done(struct proc_self *, struct ipc_msg *);
 static void	 proc_child_loghook(const char *, const char *);
+static struct ipc_ev *proc_child_ev(struct proc_self *, int);
 
 /* log_sethook takes no context argument: the process it speaks for. */
 static struct proc_self	*proc_child_logself;
@@ -178,29 +179,39 @@ proc_child_setup(struct proc_self *ps, void (*setup_done)(struct proc_self *),
 	ps->ps_arg = arg;
 }
 
+/* The open channel to peer, or NULL (ENOTCONN). */
+static struct ipc_ev *
+proc_child_ev(struct proc_self *ps, int peer)
+{
+	if (peer < 0 || peer >= PROC_MAX || !ps->ps_chans[peer].ch_open) {
+		errno = ENOTCONN;
+		return NULL;
+	}
+	return &ps->ps_chans[peer].ch_ev;
+}
+
 int
 proc_child_compose(struct proc_self *ps, int peer, uint32_t type,
     uint32_t peerid, int fd, const void *data, size_t len)
 {
-	if (peer < 0 || peer >= PROC_MAX || !ps->ps_chans[peer].ch_open) {
-		errno = ENOTCONN;
+	struct ipc_ev	*ev;
+
+	if ((ev = proc_child_ev(ps, peer)) == NULL)
 		return -1;
-	}
-	return ipc_ev_compose(&ps->ps_chans[peer].ch_ev, type, peerid, fd,
-	    data, len);
+	return ipc_ev_compose(ev, type, peerid, fd, data, len);
 }
 
 int
 proc_child_compose_wr(struct proc_self *ps, int peer, uint32_t type,
     uint32_t peerid, int fd, struct ipc_wr *w)
 {
-	if (peer < 0 || peer >= PROC_MAX || !ps->ps_chans[peer].ch_open) {
+	struct ipc_ev	*ev;
+
+	if ((ev = proc_child_ev(ps, peer)) == NULL) {
 		ipc_wr_free(w);
-		errno = ENOTCONN;
 		return -1;
 	}
-	return ipc_ev_compose_wr(&ps->ps_chans[peer].ch_ev, type, peerid, fd,
-	    w);
+	return ipc_ev_compose_wr(ev, type, peerid, fd, w);
 }
 
 /* As proc_child_compose_wr, written now (ipc_ev_send_wr). */
@@ -208,12 +219,13 @@ int
 proc_child_send_wr(struct proc_self *ps, int peer, uint32_t type,
     uint32_t peerid, int fd, struct ipc_wr *w)
 {
-	if (peer < 0 || peer >= PROC_MAX || !ps->ps_chans[peer].ch_open) {
+	struct ipc_ev	*ev;
+
+	if ((ev = proc_child_ev(ps, peer)) == NULL) {
 		ipc_wr_free(w);
-		errno = ENOTCONN;
 		return -1;
 	}
-	return ipc_ev_send_wr(&ps->ps_chans[peer].ch_ev, type, peerid, fd, w);
+	return ipc_ev_send_wr(ev, type, peerid, fd, w);
 }
 
 void
