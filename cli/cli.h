@@ -154,6 +154,7 @@ int	 sshcmd_quote(char *, size_t, const char *);
 int	 sshcmd_target(const char *, struct ssh_target *, int);
 int	 sshcmd_wait(pid_t);
 int	 forward_main(int, char **);
+int	 forward_daemon(const char *, const char *, FILE *);
 int	 forward_stop_sandbox(const struct config_gw *, const char *);
 int	 sync_upload(int, char **);
 int	 sync_download(int, char **);

@@ -44,6 +44,8 @@ struct fwd_rec {
 };
 
 static int	 forward_start(int, char **);
+static int	 forward_argv(struct ssh_argv *, struct ssh_target *, char *,
+		    size_t, const char *, const char *, const char *);
 static int	 forward_bg(struct ssh_argv *, pid_t *);
 static pid_t	 forward_orphan(void);
 static int	 forward_stop(int, char **);
@@ -99,11 +101,8 @@ forward_start(int argc, char **argv)
 	};
 	struct ssh_target	 t;
 	struct ssh_argv		 a;
-	struct config_gw	 gw;
-	char			 bind[256], port[16], l[300], dir[PATH_MAX];
-	char			 path[PATH_MAX * 2], line[600];
-	int			 ch, bg = 0, n;
-	pid_t			 pid;
+	char			 bind[256], port[16], l[300];
+	int			 ch, bg = 0;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "d", longopts, NULL)) != -1) {
@@ -117,38 +116,77 @@ forward_start(int argc, char **argv)
 		cli_warnx("usage: forward start <[bind:]port> [name] [-d]");
 		return 1;
 	}
-	if (sshcmd_target(argc - optind == 2 ? argv[optind + 1] : NULL, &t,
-	    0) == -1 || sshcmd_base(&a, &t) == -1 ||
-	    config_resolve(&gw) == -1 || forward_dir(&gw, dir, sizeof(dir)) == -1)
+	if (bg)
+		return forward_daemon(argv[optind], argc - optind == 2 ?
+		    argv[optind + 1] : NULL, stdout) == -1;
+	if (forward_argv(&a, &t, l, sizeof(l), bind, port, argc - optind ==
+	    2 ? argv[optind + 1] : NULL) == -1)
 		return 1;
-	snprintf(l, sizeof(l), "%s:%s:127.0.0.1:%s", bind, port, port);
-	sshcmd_add(&a, "-N");
-	sshcmd_add(&a, "-o");
-	sshcmd_add(&a, "ExitOnForwardFailure=yes");
-	sshcmd_add(&a, "-L");
-	sshcmd_add(&a, l);
-	if (!bg) {
-		sshcmd_add(&a, a.a_host);
-		execvp("ssh", a.a_v);
-		cli_warnx("cannot run ssh: %s", strerror(errno));
-		return 1;
+	sshcmd_add(&a, a.a_host);
+	execvp("ssh", a.a_v);
+	cli_warnx("cannot run ssh: %s", strerror(errno));
+	return 1;
+}
+
+/*
+ * A forward of spec ("[bind:]port") to sandbox name (NULL: the last
+ * used) in the background, recorded for `forward stop|list' and for
+ * `sandbox delete'; its line goes to msg.  Returns 0 or -1 (said).
+ */
+int
+forward_daemon(const char *spec, const char *name, FILE *msg)
+{
+	struct ssh_target	 t;
+	struct ssh_argv		 a;
+	struct config_gw	 gw;
+	char			 bind[256], port[16], l[300], dir[PATH_MAX];
+	char			 path[PATH_MAX * 2], line[600];
+	int			 n;
+	pid_t			 pid;
+
+	if (forward_spec(spec, bind, sizeof(bind), port, sizeof(port)) ==
+	    -1) {
+		cli_warnx("forward: bad [bind:]port %s", spec);
+		return -1;
 	}
+	if (forward_argv(&a, &t, l, sizeof(l), bind, port, name) == -1 ||
+	    config_resolve(&gw) == -1 || forward_dir(&gw, dir, sizeof(dir)) == -1)
+		return -1;
 	sshcmd_add(&a, "-f");
 	sshcmd_add(&a, a.a_host);
 	if (forward_bg(&a, &pid) == -1)
-		return 1;
+		return -1;
 	n = snprintf(path, sizeof(path), "%s/%s-%s" FWD_SUFFIX, dir,
 	    t.t_name, port);
 	if (n < 0 || (size_t)n >= sizeof(path)) {
 		cli_warnx("cannot record the forward (pid %d)", (int)pid);
-		return 1;
+		return -1;
 	}
 	n = snprintf(line, sizeof(line), "%d\t%s\t%s\n", (int)pid, t.t_id,
 	    bind);
 	if (config_write_file(path, line, (size_t)n, 0600) == -1)
 		cli_warnx("cannot record the forward (pid %d)", (int)pid);
-	printf("✓ Forwarding %s:%s to sandbox %s (pid %d)\n", bind, port,
-	    t.t_name, (int)pid);
+	fprintf(msg, "✓ Forwarding %s:%s to sandbox %s (pid %d)\n", bind,
+	    port, t.t_name, (int)pid);
+	return 0;
+}
+
+/*
+ * ssh's argv for -L bind:port, all but -f and the host.  a points into
+ * t and l (its -L argument), which the caller keeps.
+ */
+static int
+forward_argv(struct ssh_argv *a, struct ssh_target *t, char *l, size_t llen,
+    const char *bind, const char *port, const char *name)
+{
+	if (sshcmd_target(name, t, 0) == -1 || sshcmd_base(a, t) == -1)
+		return -1;
+	snprintf(l, llen, "%s:%s:127.0.0.1:%s", bind, port, port);
+	sshcmd_add(a, "-N");
+	sshcmd_add(a, "-o");
+	sshcmd_add(a, "ExitOnForwardFailure=yes");
+	sshcmd_add(a, "-L");
+	sshcmd_add(a, l);
 	return 0;
 }
 

@@ -48,7 +48,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--from-existing) [--config K=V]... | get N | list | update N | "
 	    "delete N..." },
 	{ "sandbox",	"sb",	sandbox_main,
-	    "sandbox list [--limit N] [--offset N] [--ids|--names] | "
+	    "sandbox create [--name N] [--policy F] [--provider P]... "
+	    "[--from DIR] [--forward [bind:]port] [--no-keep] [-- cmd...] | "
+	    "list [--limit N] [--offset N] [--ids|--names] | "
 	    "get [name] | delete <name>...|--all | connect [name] | "
 	    "exec [name] [--tty] [--workdir D] [--env K=V]... -- cmd... | "
 	    "upload <name> <local> [dest] [--no-git-ignore] | "

@@ -3,15 +3,18 @@
  * SPDX-License-Identifier: ISC
  *
  * openshell sandbox create [--name N] [--policy F] [--provider P]...
- *     [--from DIR] [--no-keep] [-- cmd args...]
+ *     [--from DIR] [--forward [bind:]port] [--no-keep] [-- cmd args...]
  *
  * CreateSandbox, then WatchSandbox (status and the gateway's and the
  * sandbox's log lines): phase changes go to stderr; once the command
  * runs, its output lines (target "agent") go to our stdout or stderr
  * as they came, and its "agent exited" line ends us with its exit
  * code.  Without a command the sandbox keeps running `sleep infinity'
- * and we stop at READY.  --no-keep deletes the sandbox afterwards and
- * waits until it is gone; else it becomes the last used sandbox.
+ * and we stop at READY.  --forward starts a background port forward
+ * (as `forward start -d') at READY, before the command's output; one
+ * that fails ends us with 1.  --no-keep deletes the sandbox (and its
+ * forwards) afterwards and waits until it is gone; else it becomes the
+ * last used sandbox.
  */
 
 #include <errno.h>
@@ -42,6 +45,7 @@ struct create_opts {
 	const char	*co_name;
 	const char	*co_policy;
 	const char	*co_from;
+	const char	*co_forward;
 	char		*co_prov[CREATE_MAXPROV];
 	size_t		 co_nprov;
 	int		 co_nokeep;
@@ -51,6 +55,7 @@ struct create_opts {
 
 /* What the watch has seen so far. */
 struct create_watch {
+	const char	*cw_forward;	/* [bind:]port or NULL */
 	int		 cw_hascmd;
 	int		 cw_phase;	/* last shown, -1 none */
 	int		 cw_ready;
@@ -114,6 +119,7 @@ sandbox_create(int argc, char **argv)
 	fprintf(stderr, "Created sandbox: %s\n", resp->sandbox->name);
 	memset(&cw, 0, sizeof(cw));
 	cw.cw_hascmd = co.co_ncmd > 0;
+	cw.cw_forward = co.co_forward;
 	cw.cw_phase = -1;
 	rc = create_watch(&r, resp->sandbox, &cw);
 	if (co.co_nokeep)
@@ -138,6 +144,7 @@ create_options(struct create_opts *co, int argc, char **argv)
 		{ "policy",	required_argument,	NULL,	'p' },
 		{ "provider",	required_argument,	NULL,	'P' },
 		{ "from",	required_argument,	NULL,	'f' },
+		{ "forward",	required_argument,	NULL,	'F' },
 		{ "no-keep",	no_argument,		NULL,	'k' },
 		{ NULL,		0,			NULL,	0 }
 	};
@@ -163,13 +170,16 @@ create_options(struct create_opts *co, int argc, char **argv)
 		case 'f':
 			co->co_from = optarg;
 			break;
+		case 'F':
+			co->co_forward = optarg;
+			break;
 		case 'k':
 			co->co_nokeep = 1;
 			break;
 		default:
 			cli_warnx("usage: sandbox create [--name N] [--policy F] "
-			    "[--provider P]... [--from DIR] [--no-keep] "
-			    "[-- cmd args...]");
+			    "[--provider P]... [--from DIR] [--forward "
+			    "[bind:]port] [--no-keep] [-- cmd args...]");
 			return -1;
 		}
 	}
@@ -337,6 +347,11 @@ create_phase(struct create_watch *cw, const Sandbox *sb)
 			return 0;
 		fprintf(stderr, "  Ready (landlock: %s; seccomp: %s)\n",
 		    create_cond(sb, "Landlock"), create_cond(sb, "Seccomp"));
+		if (cw->cw_forward != NULL &&
+		    forward_daemon(cw->cw_forward, sb->name, stderr) == -1) {
+			cw->cw_done = 1;
+			return 1;
+		}
 		if (cw->cw_hascmd)
 			return 0;
 		cw->cw_exit = 0;
@@ -435,6 +450,7 @@ create_delete(struct rpc *r, const Sandbox *sb)
 	ProtobufCMessage			*m;
 	struct grpc_status			 st;
 
+	forward_stop_sandbox(&r->r_gw, sb->name);
 	dreq.name = sb->name;
 	if (rpc_unary(r, RPC_OPENSHELL "DeleteSandbox", &dreq.base,
 	    &openshell__v1__delete_sandbox_response__descriptor, &m, &st) !=

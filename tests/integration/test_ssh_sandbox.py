@@ -412,6 +412,51 @@ def test_delete_stops_forwards(box):
     assert _refused(box, 18092)
 
 
+def test_create_forward(box):
+    """sandbox create --forward: the port is forwarded from READY while
+    the command runs; --no-keep stops the forward with the sandbox."""
+    server = ("import socket; s = socket.socket(); "
+              "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+              "s.bind(('127.0.0.1', 18093)); s.listen(1); "
+              "print('listening', flush=True); c, _ = s.accept(); "
+              "c.sendall(b'from-create'); c.close()")
+    p = subprocess.Popen(
+        box.argv("sandbox", "create", "--name", "fwdcreate", "--policy",
+                 box.policy, "--forward", "18093", "--no-keep", "--",
+                 "python3", "-c", server),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL, env=box.env)
+    try:
+        seen, pid = set(), None
+        for ln in p.stdout:
+            m = re.match(rb"\xe2\x9c\x93 Forwarding 127.0.0.1:18093 to "
+                         rb"sandbox fwdcreate \(pid (\d+)\)", ln)
+            if m:
+                pid = int(m.group(1))
+                seen.add("fwd")
+            if ln == b"listening\n":
+                seen.add("srv")
+            if seen == {"fwd", "srv"}:
+                break
+        assert seen == {"fwd", "srv"}, seen
+        got, deadline = b"", time.monotonic() + 20
+        # The server listens; ssh's channel to it may still be opening.
+        while not got and time.monotonic() < deadline:
+            got = subprocess.run(["ip", "netns", "exec", box.ns, "python3",
+                                  "-c", FETCH.replace("18089", "18093")],
+                                 capture_output=True).stdout
+        assert got == b"from-create"
+        rest = p.stdout.read()
+        assert p.wait(timeout=60) == 0, rest
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert _wait_gone(pid)
+    assert ("fwdcreate", "18093") not in _forwards(box)
+    assert _refused(box, 18093)
+
+
 def test_sandbox_outlives_its_command(box, tmp_path):
     """A sandbox whose command has exited stays usable until deleted:
     exec (RPC and ssh), upload, a PTY session."""
