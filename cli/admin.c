@@ -5,6 +5,9 @@
  * openshell admin <service> <verb>: ask one daemon, over its control
  * socket, for its status, counters or recent events, or change its log
  * level.  The daemon answers with data; the formatting is done here.
+ * A sandbox's daemons (proxyd, sshd) have theirs in the sandbox's state
+ * directory, <gateway state>/sandboxes/<id>/run: --sandbox names it
+ * (default: the last used sandbox), the gateway gives its id.
  */
 
 #include <errno.h>
@@ -42,6 +45,7 @@ struct admin_args {
 	int			 aa_proc;
 	const struct admin_verb	*aa_verb;
 	const char		*aa_arg;
+	const char		*aa_sandbox;
 	int			 aa_json;
 	char			 aa_sock[PATH_MAX];
 };
@@ -49,6 +53,9 @@ struct admin_args {
 static int	 admin_usage(void);
 static int	 admin_parse(struct admin_args *, int, char **);
 static int	 admin_socket(struct admin_args *, const char *, const char *);
+static int	 admin_sandboxed(int);
+static int	 admin_sandbox_run(struct admin_args *, const char *, char *,
+		    size_t);
 static const struct admin_verb *admin_verb(const char *);
 static int	 admin_connerr(const struct admin_args *, int);
 static int	 admin_print(const struct admin_args *, struct ctl_reply *);
@@ -83,7 +90,8 @@ admin_usage(void)
 {
 	fprintf(stderr, "usage: %s admin <service> status|stats|"
 	    "log-level <warn|info|debug>|dump\n"
-	    "       [-o text|json] [--state-dir dir] [--name name]\n",
+	    "       [-o text|json] [--state-dir dir] [--name name] "
+	    "[--sandbox name]\n",
 	    cli_progname);
 	return -1;
 }
@@ -94,6 +102,7 @@ admin_parse(struct admin_args *aa, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "name",	required_argument,	NULL,	'N' },
 		{ "output",	required_argument,	NULL,	'o' },
+		{ "sandbox",	required_argument,	NULL,	's' },
 		{ "state-dir",	required_argument,	NULL,	'S' },
 		{ NULL,		0,			NULL,	0 }
 	};
@@ -113,6 +122,9 @@ admin_parse(struct admin_args *aa, int argc, char **argv)
 			break;
 		case 'N':
 			name = optarg;
+			break;
+		case 's':
+			aa->aa_sandbox = optarg;
 			break;
 		case 'S':
 			state = optarg;
@@ -168,9 +180,50 @@ admin_socket(struct admin_args *aa, const char *name, const char *state)
 		}
 		state = dir;
 	}
-	if (paths_rundir(state, run, sizeof(run)) == -1 ||
-	    paths_ctlsock(run, aa->aa_service, aa->aa_sock,
+	if (admin_sandboxed(aa->aa_proc)) {
+		if (admin_sandbox_run(aa, state, run, sizeof(run)) == -1)
+			return -1;
+	} else if (aa->aa_sandbox != NULL) {
+		cli_warnx("%s is the gateway's, not a sandbox's",
+		    aa->aa_service);
+		return -1;
+	} else if (paths_rundir(state, run, sizeof(run)) == -1) {
+		cli_warnx("state directory path too long: %s", state);
+		return -1;
+	}
+	if (paths_ctlsock(run, aa->aa_service, aa->aa_sock,
 	    sizeof(aa->aa_sock)) == -1) {
+		cli_warnx("state directory path too long: %s", state);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+admin_sandboxed(int proc)
+{
+	return proc == PROC_PROXY || proc == PROC_SSH || proc == PROC_ROUTER;
+}
+
+/* <state>/sandboxes/<id>/run of --sandbox (or the last used one). */
+static int
+admin_sandbox_run(struct admin_args *aa, const char *state, char *run,
+    size_t len)
+{
+	struct ssh_target	 t;
+	struct rpc		 r;
+	char			 name[256];
+	int			 rc;
+
+	if (rpc_open(&r) == -1)
+		return -1;
+	rc = config_sandbox_arg(&r.r_gw, aa->aa_sandbox, name,
+	    sizeof(name)) == -1 || ssh_sandbox_id(&r, name, &t) == -1 ? -1 : 0;
+	rpc_close(&r);
+	if (rc == -1)
+		return -1;
+	if (snprintf(run, len, "%s/" PATHS_SANDBOXES "/%s/run", state,
+	    t.t_id) >= (int)len) {
 		cli_warnx("state directory path too long: %s", state);
 		return -1;
 	}

@@ -27,7 +27,8 @@ struct cli_cmd {
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "admin",	NULL,	admin_main,
-	    "admin <service> status|stats|log-level <level>|dump [-o json]" },
+	    "admin <service> status|stats|log-level <level>|dump [-o json] "
+	    "[--sandbox N]" },
 	{ "forward",	"fwd",	forward_main,
 	    "forward start <[bind:]port> [name] [-d] | stop <port> [name] | "
 	    "list" },

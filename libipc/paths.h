@@ -23,6 +23,8 @@
 struct sockaddr_un;
 
 #define PATHS_DEFAULT_NAME	"openshell"
+/* <gateway state>/sandboxes/<id>: a local sandbox's --state-dir. */
+#define PATHS_SANDBOXES		"sandboxes"
 
 int	 paths_name_ok(const char *);
 /* Each returns 0, or -1 when the result does not fit (or, for

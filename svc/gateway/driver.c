@@ -41,7 +41,6 @@
 #include "paths.h"
 #include "proc.h"
 
-#define DRV_DIR			"sandboxes"
 #define DRV_BIN			"openshell-sandbox"
 #define DRV_ID_MAX		65
 #define DRV_LINE_MAX		1024
@@ -154,7 +153,7 @@ driver_init(struct gateway *gw)
 	dr->dr_gw = gw;
 	TAILQ_INIT(&dr->dr_list);
 	if (paths_join(dr->dr_dir, sizeof(dr->dr_dir), gw->gw_state,
-	    DRV_DIR) == -1 || paths_join(pki, sizeof(pki), gw->gw_state,
+	    PATHS_SANDBOXES) == -1 || paths_join(pki, sizeof(pki), gw->gw_state,
 	    GATEWAY_PKIDIR) == -1)
 		goto fail;
 	if (mkdir(dr->dr_dir, 0700) == -1 && errno != EEXIST) {

@@ -33,7 +33,9 @@
 #include <unistd.h>
 
 #include "libpolicy/policy.h"
+#include "control.h"
 #include "log.h"
+#include "paths.h"
 #include "proc.h"
 #include "sandbox.h"
 #include "supervisor.h"
@@ -47,6 +49,7 @@ static void	 sbx_sigdefault(int);
 static void	 sbx_signals(struct sandbox *, struct event_base *);
 static void	 sbx_dirs(struct sandbox *);
 static void	 sbx_mkdir(const char *, mode_t, uid_t, gid_t);
+static void	 sbx_ctlsock(struct sandbox *, int);
 static void	 sbx_proxyd_check(void);
 static void	 sbx_configure(struct proc_tree *, int, void *);
 static void	 sbx_proxy_config(struct sandbox *, struct proc_tree *);
@@ -76,6 +79,7 @@ main(int argc, char *argv[])
 {
 	static struct sandbox	 sb;
 	struct event_base	*base;
+	int			 i;
 
 	spawn_argv(argc, argv);
 	config_options(&sb, argc, argv);
@@ -92,6 +96,8 @@ main(int argc, char *argv[])
 		logpush_hook_install(sb.sb_lp);
 	}
 	sb.sb_pidfd = sb.sb_statusfd = -1;
+	for (i = 0; i < PROC_MAX; i++)
+		sb.sb_ctlfd[i] = -1;
 	if ((base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	sbx_daemons(&sb, base);
@@ -145,8 +151,11 @@ sbx_daemons(struct sandbox *sb, struct event_base *base)
 	proc_tree_user(&sb->sb_tree, sb->sb_duid, sb->sb_dgid);
 	proc_tree_setops(&sb->sb_tree, &sbx_ops, sb);
 	proc_add(&sb->sb_tree, PROC_PROXY, "proxyd");
-	if (ssh && session_listen(sb) == 0)
+	sbx_ctlsock(sb, PROC_PROXY);
+	if (ssh && session_listen(sb) == 0) {
 		proc_add(&sb->sb_tree, PROC_SSH, "sshd");
+		sbx_ctlsock(sb, PROC_SSH);
+	}
 	/* proc_tree_init took the log hook for a logd we lack. */
 	if (sb->sb_gateway)
 		logpush_hook_install(sb->sb_lp);
@@ -262,6 +271,27 @@ sbx_mkdir(const char *path, mode_t mode, uid_t uid, gid_t gid)
 		fatal("chmod %s", path);
 }
 
+/*
+ * <state>/run/<daemon>.sock, for `openshell admin <daemon> --sandbox
+ * N': root's, 0600, outside the agent's root.  We keep the listener;
+ * each start of the daemon gets a duplicate (sbx_configure).  Without
+ * one the daemon runs without a control socket.
+ */
+static void
+sbx_ctlsock(struct sandbox *sb, int id)
+{
+	char	 run[PATH_MAX], path[PATH_MAX];
+
+	if (paths_rundir(sb->sb_state, run, sizeof(run)) == -1 ||
+	    paths_ctlsock(run, proc_name(id), path, sizeof(path)) == -1 ||
+	    (sb->sb_ctlpath[id] = strdup(path)) == NULL) {
+		log_warnx("%s: no control socket", proc_name(id));
+		return;
+	}
+	if ((sb->sb_ctlfd[id] = control_listen(path)) == -1)
+		log_warn("%s: control socket %s", proc_name(id), path);
+}
+
 /* proc.c would retry a missing binary for ever: say so once, now. */
 static void
 sbx_proxyd_check(void)
@@ -288,6 +318,9 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 {
 	struct sandbox	*sb = arg;
 
+	if (sb->sb_ctlfd[id] != -1 &&
+	    proc_send_ctl(pt, id, sb->sb_ctlfd[id]) == -1)
+		log_warn("%s: control socket", proc_name(id));
 	if (id == PROC_SSH)
 		session_configure(sb, pt);
 	if (id != PROC_PROXY)
@@ -535,6 +568,7 @@ static void
 sbx_finish(struct sandbox *sb)
 {
 	struct pollfd	 pfd;
+	int		 i;
 
 	/* SSH sessions are our children in its pid ns: reap them first,
 	 * or the reaper waits for them for ever. */
@@ -555,6 +589,13 @@ sbx_finish(struct sandbox *sb)
 	if (sb->sb_pidfd != -1)
 		close(sb->sb_pidfd);
 	netns_close(&sb->sb_nn);
+	for (i = 0; i < PROC_MAX; i++) {
+		if (sb->sb_ctlfd[i] != -1) {
+			close(sb->sb_ctlfd[i]);
+			(void)unlink(sb->sb_ctlpath[i]);
+		}
+		free(sb->sb_ctlpath[i]);
+	}
 	(void)rmdir(sb->sb_rootdir);
 	ident_free(sb->sb_ident);
 	if (sb->sb_gateway)

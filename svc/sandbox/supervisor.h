@@ -110,6 +110,8 @@ struct sandbox {
 	int		 sb_hard;	/* landlock hard_requirement */
 	char		 sb_sbxdir[PATH_MAX];	/* <state>/sandbox */
 	char		 sb_rootdir[PATH_MAX];	/* <state>/run/root */
+	int		 sb_ctlfd[PROC_MAX];	/* control listeners, or -1 */
+	char		*sb_ctlpath[PROC_MAX];
 
 	/* runtime */
 	struct netns	 sb_nn;

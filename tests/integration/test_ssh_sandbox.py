@@ -457,6 +457,58 @@ def test_create_forward(box):
     assert _refused(box, 18093)
 
 
+def _admin(w, *args):
+    r = run(w, "admin", *args)
+    return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+CONNECT_DENIED = (
+    "import socket; s = socket.create_connection(('10.200.0.1', 3128)); "
+    "s.sendall(b'CONNECT nowhere.test:443 HTTP/1.1\\r\\n\\r\\n'); "
+    "print(s.recv(100).split()[1].decode())")
+
+
+def test_admin_sandbox_daemons(box):
+    """openshell admin reaches a sandbox's proxyd and sshd through the
+    control sockets in the sandbox's state directory; the agent cannot
+    reach them."""
+    import json
+    rc, out, err = _admin(box, "proxyd", "stats", "-o", "json",
+                          "--sandbox", "sshbox")
+    assert rc == 0, err
+    before = json.loads(out)
+    assert before["policy"] == "loaded"
+    r = run(box, "sandbox", "exec", "sshbox", "--", "python3", "-c",
+            CONNECT_DENIED, input=b"")
+    assert r.stdout == b"403\n", r.stderr
+    rc, out, err = _admin(box, "proxyd", "stats", "-o", "json",
+                          "--sandbox", "sshbox")
+    assert rc == 0, err
+    assert json.loads(out)["denied"] == before["denied"] + 1
+    rc, out, err = _admin(box, "sshd", "status", "--sandbox", "sshbox")
+    assert rc == 0, err
+    rc, out, err = _admin(box, "gatewayd", "status", "--sandbox", "sshbox")
+    assert rc != 0 and "not a sandbox" in err, err
+    rc, out, err = _admin(box, "proxyd", "status", "--sandbox", "nosuch")
+    assert rc != 0, out
+
+    sid = box.get("sshbox")["id"]
+    sock = os.path.join(box.sbxdir(sid), "run", "proxyd.sock")
+    st = os.stat(sock)
+    assert stat.S_ISSOCK(st.st_mode) and st.st_uid == 0
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    # Not even its path resolves (a connect could go through the
+    # directory: the path is longer than sun_path).
+    r = run(box, "sandbox", "exec", "sshbox", "--", "python3", "-c",
+            "import os, sys\n"
+            "try:\n os.stat(sys.argv[1]); print('reached')\n"
+            "except OSError as e:\n print(type(e).__name__)", sock,
+            input=b"")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() in (b"FileNotFoundError", b"PermissionError"), \
+        r.stdout
+
+
 def test_sandbox_outlives_its_command(box, tmp_path):
     """A sandbox whose command has exited stays usable until deleted:
     exec (RPC and ssh), upload, a PTY session."""
