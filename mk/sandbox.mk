@@ -20,5 +20,6 @@ $(eval $(call prog,$(BUILD)/tests/security/try_syscall,tests/security/try_syscal
 # Unit tests: the agent's Landlock and seccomp (libipc.a), and the
 # supervisor's pure parts.
 $(eval $(call unit,agent_sandbox,,))
-$(eval $(call unit,sbx,svc/sandbox/ident.c svc/sandbox/config.c,$(LIBPOLICY) $(POLICY_LIBS)))
+$(eval $(call unit,sbx,svc/sandbox/ident.c svc/sandbox/config.c \
+    svc/sandbox/binalias.c,$(LIBPOLICY) $(POLICY_LIBS)))
 $(BUILD)/tests/unit/sbx_test: $(LIBPOLICY)

@@ -303,7 +303,7 @@ config_policy(struct sandbox *sb)
 	struct policy_engine	*pe;
 	struct policy		*p;
 	char			*e = NULL;
-	size_t			 i, len;
+	size_t			 i;
 
 	if (sb->sb_policy_file == NULL)
 		fatalx("gateway mode is not implemented yet: use --policy");
@@ -332,12 +332,25 @@ config_policy(struct sandbox *sb)
 	if ((pe = policy_compile(p, &e)) == NULL)
 		fatalx("policy: %s", policy_s(e));
 	policy_engine_unref(pe);
-	if ((sb->sb_policy_yaml = policy_yaml_emit(p, &len)) == NULL)
+	if ((sb->sb_policy_yaml = config_proxy_yaml(sb, p)) == NULL)
 		fatalx("cannot encode the policy");
 	sb->sb_hard = p->landlock_compat != NULL &&
 	    strcmp(p->landlock_compat, "hard_requirement") == 0;
 	sb->sb_policy = p;
 	config_hosts(sb);
+}
+
+/*
+ * What proxyd compiles: p, its binary symlinks resolved in the agent's
+ * root (binalias.c) added to it.  NULL when it cannot be encoded.
+ */
+char *
+config_proxy_yaml(struct sandbox *sb, struct policy *p)
+{
+	size_t	 len;
+
+	binalias_policy(p, sb->sb_rootfs != NULL ? sb->sb_rootfs : "/");
+	return policy_yaml_emit(p, &len);
 }
 
 /* --hosts-file: proxyd's resolver override (tests). */

@@ -105,7 +105,7 @@ static int	 gwlink_update(struct gwlink *, const struct policy *);
 static void	 gwlink_record(struct gwlink *, const GwConfig *);
 static void	 gwlink_providers(struct gwlink *);
 static int	 gwlink_prepare(struct sandbox *, const GwPolicy *,
-		    struct policy **, char **, int *, char **);
+		    struct policy **, int *, char **);
 static void	 gwlink_tick(int, short, void *);
 static void	 gwlink_refresh(struct gwlink *);
 static void	 gwlink_watch(int, short, void *);
@@ -159,13 +159,16 @@ gwlink_fetch(struct sandbox *sb)
 		if (cfg->policy == NULL)
 			fatalx("the gateway has no policy for this sandbox");
 	}
-	if (gwlink_prepare(sb, cfg->policy, &p, &yaml, &changed, &err) == -1)
+	if (gwlink_prepare(sb, cfg->policy, &p, &changed, &err) == -1)
 		fatalx("policy version %u: %s", cfg->version, policy_s(err));
 	if (changed && sb->sb_name != NULL && gwlink_update(gl, p) == 0) {
 		openshell__sandbox__v1__get_sandbox_config_response__free_unpacked(
 		    cfg, NULL);
 		cfg = gwlink_get_config(gl);
 	}
+	/* After the update: the gateway's copy has no aliases. */
+	if ((yaml = config_proxy_yaml(sb, p)) == NULL)
+		fatalx("cannot encode the policy");
 	gwlink_record(gl, cfg);
 	openshell__sandbox__v1__get_sandbox_config_response__free_unpacked(cfg,
 	    NULL);
@@ -414,16 +417,16 @@ gwlink_providers(struct gwlink *gl)
  * The proto path of the pipeline (sandbox.md §1.6, 1.7d, 1.9): model,
  * normalisation, L7 validation, process defaults, baseline enrichment
  * (only with network policies), a compile as the final check.  0 with
- * *pp and *yaml (what proxyd compiles), or -1 with *err.
+ * *pp, or -1 with *err.  What proxyd gets is config_proxy_yaml's.
  */
 static int
 gwlink_prepare(struct sandbox *sb, const GwPolicy *pb, struct policy **pp,
-    char **yaml, int *changed, char **err)
+    int *changed, char **err)
 {
 	struct policy_strv	 errs = { 0 }, warns = { 0 };
 	struct policy_engine	*pe;
 	struct policy		*p;
-	size_t			 i, n, len;
+	size_t			 i, n;
 
 	*err = NULL;
 	if ((p = policy_proto_to_model(pb, err)) == NULL)
@@ -452,10 +455,6 @@ gwlink_prepare(struct sandbox *sb, const GwPolicy *pb, struct policy **pp,
 	if ((pe = policy_compile(p, err)) == NULL)
 		goto fail;
 	policy_engine_unref(pe);
-	if ((*yaml = policy_yaml_emit(p, &len)) == NULL) {
-		*err = strdup("cannot encode the policy");
-		goto fail;
-	}
 	policy_strv_free(&errs);
 	policy_strv_free(&warns);
 	*pp = p;
@@ -669,14 +668,14 @@ gwlink_apply(struct gwlink *gl, const GwConfig *cfg)
 	gwlink_record(gl, cfg);
 	if (!hashed || cfg->policy == NULL)
 		return;
-	if (gwlink_prepare(sb, cfg->policy, &p, &yaml, &changed, &err) == -1) {
-		log_warnx("policy version %u rejected, keeping the previous "
-		    "one: %s", cfg->version, policy_s(err));
-		gwlink_report(gl, cfg->version, 0, policy_s(err));
-		free(err);
-		return;
-	}
+	if (gwlink_prepare(sb, cfg->policy, &p, &changed, &err) == -1)
+		goto rejected;
+	yaml = config_proxy_yaml(sb, p);
 	policy_free(p);
+	if (yaml == NULL) {
+		err = strdup("cannot encode the policy");
+		goto rejected;
+	}
 	free(sb->sb_policy_yaml);
 	sb->sb_policy_yaml = yaml;
 	/* A revision still unanswered is superseded: only this one counts. */
@@ -691,6 +690,12 @@ gwlink_apply(struct gwlink *gl, const GwConfig *cfg)
 		log_warn("proxyd: policy (it gets it when it restarts)");
 	log_info("policy reloaded version=%u policy_hash=%.12s", cfg->version,
 	    cfg->policy_hash);
+	return;
+ rejected:
+	log_warnx("policy version %u rejected, keeping the previous one: %s",
+	    cfg->version, policy_s(err));
+	gwlink_report(gl, cfg->version, 0, policy_s(err));
+	free(err);
 }
 
 /*

@@ -45,6 +45,8 @@
 #define SBX_PROXY_IPC_MAX	(4 * 1024 * 1024)	/* proxyd's too */
 
 struct policy;
+struct policy_netrule;
+struct policy_strv;
 struct ident_cache;
 struct gwlink;
 struct logpush;
@@ -140,6 +142,12 @@ struct sandbox {
 	struct agentio	*sb_aio;	/* the agent's stdout/stderr */
 };
 
+/* binalias.c */
+int	 binalias_policy(struct policy *, const char *);
+int	 binalias_listed(const struct policy_netrule *, const char *);
+int	 binalias_resolve(const char *, const char *,
+	    const struct policy_strv *, char *, size_t);
+
 /* config.c */
 void	 config_options(struct sandbox *, int, char **);
 void	 config_policy(struct sandbox *);
@@ -149,6 +157,7 @@ void	 config_users(struct sandbox *);
 void	 config_env(struct sandbox *, char **);
 void	 config_scrub_env(void);
 void	 config_hosts(struct sandbox *);
+char	*config_proxy_yaml(struct sandbox *, struct policy *);
 
 /* creds.c */
 void	 creds_send(struct sandbox *, struct proc_tree *);

@@ -10,6 +10,7 @@ its own (the last --hosts-file wins) naming the test host and one
 address of every special-purpose class."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def psb(sandbox, world, tmp_path, echo):
     def make(**kw):
         extra = ["-d", "--hosts-file", str(hosts)] + kw.pop("extra", [])
         return sandbox(network=NETWORK, extra=extra, **kw)
+    make.hosts = hosts
     return make
 
 
@@ -306,6 +308,49 @@ def test_borrowed_socket_denied(psb, mode):
                    for l in deny), p.stderr
     else:
         assert any("binary=/usr/bin/python3" in l for l in deny), p.stderr
+
+
+SYMLINKED = """  viasymlink:
+    name: viasymlink
+    endpoints:
+      - { host: allowed.test, port: 8080, allowed_ips: [203.0.113.0/24] }
+    binaries:
+      - { path: /usr/bin/python3 }
+  agentlink:
+    name: agentlink
+    endpoints:
+      - { host: allowed.test, port: 8082, allowed_ips: [203.0.113.0/24] }
+    binaries:
+      - { path: /sandbox/mypython }
+"""
+
+CONNECT_STATUS = """
+import socket, sys
+for port in sys.argv[1:]:
+    s = socket.create_connection(('10.200.0.1', 3128))
+    s.sendall(b'CONNECT allowed.test:%s HTTP/1.1\\r\\n\\r\\n' % port.encode())
+    print(port, s.recv(100).decode().split('\\r\\n')[0].split()[1])
+"""
+
+
+@pytest.mark.skipif(not os.path.islink(PY), reason="python3 is no symlink")
+def test_binary_symlink_in_policy(sandbox, psb, tmp_path):
+    # The policy names /usr/bin/python3, a symlink; the kernel reports
+    # the running image, /usr/bin/python3.11: still allowed.  A symlink
+    # in /sandbox (the agent's, as if left by an earlier run) is not
+    # followed, so it grants nothing to what it points at.
+    sb = sandbox(network=SYMLINKED, extra=["-d", "--hosts-file",
+                                           str(psb.hosts)])
+    sb.sbxdir().mkdir(parents=True, exist_ok=True)
+    os.symlink(os.path.realpath(PY), sb.sbxdir() / "mypython")
+    p = run(sb, [PY, "-c", CONNECT_STATUS, "8080", "8082"])
+    assert results(p) == {"8080": "200", "8082": "403"}, p.stdout
+    real = os.path.realpath(PY)
+    assert ("policy viasymlink: binary %s is %s" % (PY, real)) in p.stderr
+    assert "binary /sandbox/mypython is" not in p.stderr
+    deny = [l for l in logs(p, "CONNECT ") if "action=deny" in l]
+    assert any("binary=%s" % real in l and "dst_port=8082" in l
+               for l in deny), p.stderr
 
 
 def test_lender_alone_is_allowed(psb):

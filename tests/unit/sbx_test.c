@@ -6,7 +6,8 @@
 /*
  * The pure parts of openshell-sandbox: the TCP table match behind the
  * binary identity (ident.c), the baseline enrichment and the agent's
- * environment (config.c).
+ * environment (config.c), binary symlinks (binalias.c) in a root made
+ * here.
  */
 
 #include <sys/stat.h>
@@ -156,6 +157,110 @@ test_env(void **state)
 	policy_free(sb.sb_policy);
 }
 
+/* A root: usr/bin/python3.11 and links to it, safe and not. */
+static void
+alias_root(char *root, size_t len)
+{
+	static const char *const links[][2] = {
+		{ "bin", "usr/bin" },			/* merged /usr */
+		{ "usr/bin/python3", "python3.11" },
+		{ "usr/local/bin/py", "/usr/bin/python3" },
+		{ "usr/bin/up", "../../../../usr/bin/python3.11" },
+		{ "usr/bin/intmp", "/tmp/x" },
+		{ "usr/bin/inrw", "/opt/rw/tool" },
+		{ "usr/bin/dir", "/usr" },
+		{ "usr/bin/loop1", "loop2" },
+		{ "usr/bin/loop2", "loop1" },
+		{ "usr/bin/nowhere", "missing" },
+	};
+	static const char *const dirs[] = {
+		"usr", "usr/bin", "usr/local", "usr/local/bin", "tmp", "opt",
+		"opt/rw",
+	};
+	char	 p[PATH_MAX * 2];
+	size_t	 i;
+	FILE	*fp;
+
+	assert_true(strlcpy(root, "/tmp/sbxtest.XXXXXX", len) < len);
+	assert_non_null(mkdtemp(root));
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, dirs[i]);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, i == 0 ?
+		    "usr/bin/python3.11" : i == 1 ? "tmp/x" : "opt/rw/tool");
+		assert_non_null(fp = fopen(p, "w"));
+		fclose(fp);
+	}
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", root, links[i][0]);
+		assert_int_equal(symlink(links[i][1], p), 0);
+	}
+}
+
+static void
+test_binalias(void **state)
+{
+	struct policy_strv	 rw = { 0 };
+	struct policy		*p;
+	struct policy_netrule	*r;
+	char			 root[PATH_MAX], out[PATH_MAX], cmd[PATH_MAX + 16];
+
+	(void)state;
+	alias_root(root, sizeof(root));
+	policy_strv_add(&rw, "/opt/rw");
+	assert_int_equal(binalias_resolve(root, "/usr/bin/python3", &rw, out,
+	    sizeof(out)), 1);
+	assert_string_equal(out, "/usr/bin/python3.11");
+	/* through a directory link, an absolute link (in root, not in
+	 * ours) and a ".." that would climb out of the root */
+	assert_int_equal(binalias_resolve(root, "/bin/python3", &rw, out,
+	    sizeof(out)), 1);
+	assert_string_equal(out, "/usr/bin/python3.11");
+	assert_int_equal(binalias_resolve(root, "/usr/local/bin/py", &rw, out,
+	    sizeof(out)), 1);
+	assert_string_equal(out, "/usr/bin/python3.11");
+	assert_int_equal(binalias_resolve(root, "/usr/bin/up", &rw, out,
+	    sizeof(out)), 1);
+	assert_string_equal(out, "/usr/bin/python3.11");
+	/* no link, or nothing there: the path alone */
+	assert_int_equal(binalias_resolve(root, "/usr/bin/python3.11", &rw,
+	    out, sizeof(out)), 0);
+	assert_int_equal(binalias_resolve(root, "/usr/bin/absent", &rw, out,
+	    sizeof(out)), 0);
+	assert_int_equal(binalias_resolve(root, "/usr/bin/nowhere", &rw, out,
+	    sizeof(out)), 0);
+	/* into what the agent writes or sees its own way, to a directory,
+	 * round in circles: never */
+	assert_int_equal(binalias_resolve(root, "/usr/bin/intmp", &rw, out,
+	    sizeof(out)), -1);
+	assert_int_equal(binalias_resolve(root, "/usr/bin/inrw", &rw, out,
+	    sizeof(out)), -1);
+	assert_int_equal(binalias_resolve(root, "/usr/bin/dir", &rw, out,
+	    sizeof(out)), -1);
+	assert_int_equal(binalias_resolve(root, "/usr/bin/loop1", &rw, out,
+	    sizeof(out)), -1);
+
+	/* The policy: each alias once, next to its path; globs alone. */
+	assert_non_null(p = policy_new());
+	policy_strv_add(&p->read_write, "/opt/rw");
+	assert_non_null(r = policy_rule_add(p, "py"));
+	assert_non_null(policy_binary_add(r, "/usr/bin/python3"));
+	assert_non_null(policy_binary_add(r, "/bin/python3"));
+	assert_non_null(policy_binary_add(r, "/usr/bin/*"));
+	assert_non_null(policy_binary_add(r, "/usr/bin/inrw"));
+	assert_int_equal(binalias_policy(p, root), 1);
+	assert_int_equal(r->nbinaries, 5);
+	assert_true(binalias_listed(r, "/usr/bin/python3.11"));
+	assert_false(binalias_listed(r, "/opt/rw/tool"));
+	assert_int_equal(binalias_policy(p, root), 0);	/* idempotent */
+	policy_free(p);
+	policy_strv_free(&rw);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -163,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_tcp_match_both_ends),
 		cmocka_unit_test(test_enrich),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_binalias),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
