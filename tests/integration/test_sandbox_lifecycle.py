@@ -387,6 +387,10 @@ def test_proxyd_killed_is_restarted_agent_keeps_running(world):
         with open(fifo, "w") as f:
             f.write("go\n")
         out.wait_for(r"^code=200$", start=n, timeout=TIMEOUT)
+        # The new proxyd has the control socket too, and counts anew.
+        r = world.cli("admin", "proxyd", "stats", "-o", "json",
+                      "--sandbox", "px2")
+        assert json.loads(r.stdout)["allowed"] == 1, r.stdout
     finally:
         world.cli("sandbox", "delete", "px2", check=False)
         try:
