@@ -281,7 +281,7 @@ front_timer(int fd, short ev, void *arg)
 	if (c->c_state == CONN_IDENT)
 		log_warnx("conn %u: no identity from the parent in %lds, "
 		    "denied", c->c_id, (long)idle);
-	else
+	else if (c->c_limit > 0)	/* 0: front_sent's close */
 		log_debug("conn %u: idle for %lds in state %d, closing",
 		    c->c_id, (long)idle, (int)c->c_state);
 	if (c->c_state == CONN_HEAD)
@@ -403,8 +403,20 @@ front_event(struct bufferevent *bev, short what, void *arg)
 	struct conn	*c = arg;
 
 	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		front_close(c);
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	/*
+	 * Under TLS the client's end is seen apart from our writing: it
+	 * may come while the last responses still wait in the socket's
+	 * output (a pipelining client that half-closed at once).  They
+	 * go first; front_sent closes after them.
+	 */
+	if (!(what & BEV_EVENT_ERROR) && c->c_state == CONN_CLOSING &&
+	    tls_unsent(c)) {
+		c->c_ceof = 1;
+		return;
+	}
+	front_close(c);
 }
 
 /*
@@ -418,18 +430,30 @@ front_drained(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
-	/* Under TLS the bytes may still sit in the plain side: the
-	 * half-close waits for them (tls_close_notify). */
-	if (c->c_tls)
-		tls_close_notify(c);
-	else if (shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
+	if (!c->c_tls && shutdown(bufferevent_getfd(bev), SHUT_WR) == -1) {
 		front_close(c);
 		return;
 	}
 	front_limit(c, PROXY_LINGER);
 	bufferevent_setcb(bev, front_discard, NULL, front_event, c);
+	/* Under TLS the bytes may still sit in the plain side: the
+	 * half-close waits for them (tls_close_notify). */
+	if (c->c_tls)
+		tls_close_notify(c);
 	bufferevent_enable(bev, EV_READ);
 	front_discard(bev, c);
+}
+
+/*
+ * Under TLS our half-close is done, every byte on the wire: when the
+ * client's end came before, nothing is left to wait for.  Closed by
+ * the timer, not here: this runs inside the socket buffer's callback.
+ */
+void
+front_sent(struct conn *c)
+{
+	if (c->c_ceof)
+		front_limit(c, 0);
 }
 
 static void
@@ -519,6 +543,7 @@ front_close(struct conn *c)
 
 	resolve_cancel(c);
 	splice_free(c);		/* its events watch the sockets */
+	tls_conn_free(c);
 	RB_REMOVE(conn_tree, &pd->pd_conns, c);
 	pd->pd_nconns--;
 	if (c->c_ubev != NULL)

@@ -374,9 +374,13 @@ l7_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (bev == c->c_cbev) {
 		c->c_ceof = 1;
-		/* Between requests, or mid-request: nothing more comes. */
+		/*
+		 * Between requests, or mid-request: nothing more comes.
+		 * What the last response left in the socket's output
+		 * still goes (front_finish), the end may come before.
+		 */
 		if (c->c_l7 == L7_REQ || c->c_l7 == L7_REQBODY)
-			front_close(c);
+			front_finish(c);
 		return;
 	}
 	c->c_ueof = 1;
@@ -420,7 +424,7 @@ l7_request(struct conn *c)
 	end = http_head_end(p, n);
 	if (end == 0) {
 		if (c->c_ceof)	/* the client ended mid-head */
-			front_close(c);
+			front_finish(c);
 		return;
 	}
 	if (end == HTTP_TOO_BIG || end == HTTP_BAD ||
@@ -849,7 +853,7 @@ l7_reqbody(struct conn *c)
 	}
 	if (!b->b_done) {
 		if (c->c_ceof)	/* the client ended mid-body */
-			front_close(c);
+			front_finish(c);
 		else if (evbuffer_get_length(out) >= PROXY_RELAY_HIGH)
 			bufferevent_disable(c->c_cbev, EV_READ);
 		return;

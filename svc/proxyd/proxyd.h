@@ -346,6 +346,7 @@ void	 front_listen(struct proxyd *, int);
 void	 front_close(struct conn *);
 void	 front_reply(struct conn *, const char *);
 void	 front_finish(struct conn *);
+void	 front_sent(struct conn *);
 void	 front_reload(struct proxyd *);
 void	 front_touch(struct conn *);
 void	 front_limit(struct conn *, time_t);
@@ -389,6 +390,8 @@ int	 tls_trust(struct proxyd *, const char *);
 int	 tls_available(const struct proxyd *);
 int	 tls_start(struct conn *);
 void	 tls_close_notify(struct conn *);
+int	 tls_unsent(const struct conn *);
+void	 tls_conn_free(struct conn *);
 void	 tls_stats(const struct proxyd *, uint64_t *, uint64_t *);
 
 /* relay.c */

@@ -754,8 +754,8 @@ tls_alert_flush(struct conn *c)
  * drained the filter): close_notify, then the TCP half-close once the
  * socket took every byte.  A close-delimited body ends only there: the
  * client must not wait for the linger time to learn it is complete.
- * The socket keeps the descriptor, and its buffer the callback, until
- * both go together: the callback's argument is the descriptor, not c.
+ * Then front_sent: a client whose end came first is done with.  The
+ * callback holds c: tls_conn_free removes it when c goes first.
  */
 void
 tls_close_notify(struct conn *c)
@@ -763,28 +763,59 @@ tls_close_notify(struct conn *c)
 	struct bufferevent	*u = bufferevent_get_underlying(c->c_cbev);
 	SSL			*ssl = bufferevent_openssl_get_ssl(c->c_cbev);
 	struct evbuffer		*out;
-	evutil_socket_t		 fd;
 
 	if (u == NULL || ssl == NULL || c->c_tls != 7)
 		return;
 	(void)SSL_shutdown(ssl);
 	ERR_clear_error();
 	out = bufferevent_get_output(u);
-	fd = bufferevent_getfd(u);
-	if (evbuffer_get_length(out) == 0)
-		(void)shutdown(fd, SHUT_WR);
-	else	/* failing that, the linger time ends it, as before */
-		(void)evbuffer_add_cb(out, tls_shut_cb, (void *)(intptr_t)fd);
+	if (evbuffer_get_length(out) == 0) {
+		(void)shutdown(bufferevent_getfd(u), SHUT_WR);
+		front_sent(c);
+	} else	/* failing that, the linger time ends it, as before */
+		(void)evbuffer_add_cb(out, tls_shut_cb, c);
 }
 
 static void
 tls_shut_cb(struct evbuffer *out, const struct evbuffer_cb_info *info,
     void *arg)
 {
+	struct conn		*c = arg;
+	struct bufferevent	*u = bufferevent_get_underlying(c->c_cbev);
+
 	if (info->n_deleted == 0 || evbuffer_get_length(out) > 0)
 		return;
-	(void)shutdown((int)(intptr_t)arg, SHUT_WR);
-	evbuffer_remove_cb(out, tls_shut_cb, arg);
+	evbuffer_remove_cb(out, tls_shut_cb, c);
+	(void)shutdown(bufferevent_getfd(u), SHUT_WR);
+	front_sent(c);
+}
+
+/*
+ * Bytes for the agent not on the wire yet: plain ones in the filter,
+ * or records (the close_notify among them) in the socket's output.
+ */
+int
+tls_unsent(const struct conn *c)
+{
+	struct bufferevent	*u;
+
+	if (c->c_tls != 7 || (u = bufferevent_get_underlying(c->c_cbev)) ==
+	    NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(c->c_cbev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(u)) > 0;
+}
+
+/* c goes: its socket's output must not call back into it. */
+void
+tls_conn_free(struct conn *c)
+{
+	struct bufferevent	*u;
+
+	if (c->c_tls == 0 || (u = bufferevent_get_underlying(c->c_cbev)) ==
+	    NULL)
+		return;
+	(void)evbuffer_remove_cb(bufferevent_get_output(u), tls_shut_cb, c);
 }
 
 /* Handshake progress on either side. */
