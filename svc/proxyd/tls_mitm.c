@@ -707,6 +707,16 @@ tls_start(struct conn *c)
 		goto bad;
 	c->c_ubev = ub;
 	c->c_tls = 1;
+	/*
+	 * The filters encrypt into their sockets' output only up to its
+	 * write high-water mark: without one a peer that does not read
+	 * would have us hold all the other side sends (the pipelines'
+	 * PROXY_RELAY_HIGH checks see only the filters' plain output).
+	 */
+	bufferevent_setwatermark(bufferevent_get_underlying(cb), EV_WRITE,
+	    PROXY_RELAY_HIGH / 2, PROXY_RELAY_HIGH);
+	bufferevent_setwatermark(bufferevent_get_underlying(ub), EV_WRITE,
+	    PROXY_RELAY_HIGH / 2, PROXY_RELAY_HIGH);
 	/* Many peers close without close_notify; the HTTP framing, not
 	 * the TLS close, tells a complete response from a cut one. */
 	bufferevent_openssl_set_allow_dirty_shutdown(cb, 1);

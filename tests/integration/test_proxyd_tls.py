@@ -31,7 +31,8 @@ HOLD_PORT = 8445        # HoldOrigin's
 NAMES = ["full.test", "ro.test", "plain.test", "skip.test", "wrong.test",
          "close.test", "hold.test"]
 BIG = 100000            # a body of several TLS records
-HUGE = b"0123456789abcdef" * (1 << 19)  # 8 MiB: more than sockets hold
+HUGE = b"0123456789abcdef" * (1 << 20)  # 16 MiB: more than sockets hold
+STALL = 1.0             # s without progress: HoldOrigin's send is stuck
 
 POLICY = """version: 1
 network_policies:
@@ -218,12 +219,15 @@ class CloseOrigin:
 class HoldOrigin:
     """An HTTPS keep-alive origin that answers GET /huge with the body
     HUGE: more than the sockets between proxyd and a client that does
-    not read can hold.  When proxyd ends a connection, the targets it
-    asked for go to `ended`."""
+    not read can hold.  How far its answer got when sending made no
+    progress for STALL seconds goes to `stalled` (once per answer);
+    when proxyd ends a connection, the targets it asked for go to
+    `ended`."""
 
     def __init__(self, addr, port, ctx):
         self.ctx = ctx
         self.ended = queue.Queue()
+        self.stalled = queue.Queue()
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind((addr, port))
@@ -255,12 +259,27 @@ class HoldOrigin:
                 body = HUGE if targets[-1] == "/huge" else b"ok"
                 t.obj.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
                             b"\r\n" % len(body) + body)
-                t.push()
+                self._send(c, t.out.read())
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
             c.close()
             self.ended.put(targets)
+
+    def _send(self, c, data):
+        sent, told = 0, False
+        while sent < len(data):
+            c.settimeout(STALL if not told else TIMEOUT)
+            try:
+                sent += c.send(data[sent:sent + 65536])
+            except socket.timeout:
+                if told:
+                    raise
+                self.stalled.put(sent)
+                told = True
+        if not told:
+            self.stalled.put(sent)
+        c.settimeout(TIMEOUT)
 
 
 def body_of(n):
@@ -556,13 +575,12 @@ def test_pipelined_deny_in_the_middle_stops_the_rest(env):
 
 def test_half_closed_client_gets_what_was_queued_for_it(env):
     # The client pipelines, half-closes (close_notify and FIN) and
-    # reads only once proxyd is done upstream, so proxyd sees its end
-    # while most of the answer still waits in the socket's output:
-    # that goes first, then the close (the race the pipelined-deny
-    # test above met now and then, made certain).  proxyd takes the
-    # whole answer from upstream while the client reads nothing: a
-    # terminated tunnel buffers it today.  Were that bounded, `ended`
-    # would not come and HUGE would have to shrink.
+    # reads only once proxyd holds all it will hold: proxyd sees its
+    # end while the answer still waits, in its buffers and upstream.
+    # Everything asked for before the end still comes, then the close
+    # (the race the pipelined-deny test above met now and then).
+    # proxyd holds a bounded part of the answer of a client that does
+    # not read: upstream stalls, far from the end of HUGE.
     mark = env.parent.log.mark()
     ctx = ssl.create_default_context(cafile=env.cafile)
     s = proxydenv.tunnel("hold.test", HOLD_PORT, rcvbuf=65536)[0]
@@ -574,8 +592,9 @@ def test_half_closed_client_gets_what_was_queued_for_it(env):
     t.close_notify()
     t.push()
     s.shutdown(socket.SHUT_WR)
-    assert env.holder.ended.get(timeout=TIMEOUT) == ["/huge"]
+    assert env.holder.stalled.get(timeout=TIMEOUT) < len(HUGE) // 2
     got = split_responses(t.read_all())
     s.close()
     assert [g[0] for g in got] == [200, 403], env.parent.log.lines[mark:]
     assert got[0][1] == HUGE
+    assert env.holder.ended.get(timeout=TIMEOUT) == ["/huge"]
