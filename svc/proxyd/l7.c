@@ -833,18 +833,9 @@ l7_reqbody(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->c_cbev);
 	struct evbuffer		*out = bufferevent_get_output(c->c_ubev);
-	struct evbuffer_iovec	 v;
 	struct body		*b = &c->c_req.r_body;
-	size_t			 take;
 
-	while (!b->b_done && !b->b_err &&
-	    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-		take = body_scan(b, v.iov_base, v.iov_len);
-		if (take > 0 && evbuffer_remove_buffer(in, out, take) == -1)
-			b->b_err = 1;
-		if (take < v.iov_len)
-			break;
-	}
+	relay_move_body(b, in, out);
 	if (b->b_err) {
 		log_info("L7 %s:%u: malformed request body, closing",
 		    c->c_host, c->c_port);
@@ -992,9 +983,7 @@ l7_respbody(struct conn *c)
 	struct evbuffer		*in = bufferevent_get_input(c->c_ubev);
 	struct evbuffer		*out = bufferevent_get_output(c->c_cbev);
 	struct evbuffer		*dst = out;
-	struct evbuffer_iovec	 v;
 	struct body		*b = &c->c_rbody;
-	size_t			 take;
 
 	if (l7_stage != NULL && evbuffer_get_length(l7_stage) > 0)
 		dst = l7_stage;		/* behind the head */
@@ -1002,15 +991,7 @@ l7_respbody(struct conn *c)
 		evbuffer_add_buffer(dst, in);
 		l7_commit(c, out);
 	} else {
-		while (!b->b_done && !b->b_err &&
-		    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-			take = body_scan(b, v.iov_base, v.iov_len);
-			if (take > 0 &&
-			    evbuffer_remove_buffer(in, dst, take) == -1)
-				b->b_err = 1;
-			if (take < v.iov_len)
-				break;
-		}
+		relay_move_body(b, in, dst);
 		l7_commit(c, out);
 		if (b->b_err) {
 			log_info("L7 %s:%u: malformed response body",

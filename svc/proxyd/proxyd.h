@@ -397,6 +397,7 @@ void	 tls_stats(const struct proxyd *, uint64_t *, uint64_t *);
 /* relay.c */
 void	 relay_connect(struct conn *);
 void	 relay_start(struct conn *);
+void	 relay_move_body(struct body *, struct evbuffer *, struct evbuffer *);
 int	 relay_head(struct conn *, const char *, size_t);
 void	 relay_nodelay(int);
 

@@ -218,22 +218,44 @@ relay_move(struct conn *c, struct bufferevent *bev)
  * Forward mode, client to upstream: the one request's body and not a
  * byte more (body.c); what follows is read and dropped.
  */
+/*
+ * The bytes of in that belong to body b, up to its end, go to dst
+ * (b_done at the end, b_err on bad framing).  Chunk by chunk, empty
+ * ones skipped: libevent may keep an empty chain first in a buffer
+ * (the TLS filter reserves space it does not fill), which
+ * evbuffer_peek returns like any other -- taken as the next chunk, a
+ * loop on it never ends.
+ */
+void
+relay_move_body(struct body *b, struct evbuffer *in, struct evbuffer *dst)
+{
+	struct evbuffer_iovec	 v[4];
+	size_t			 take;
+	int			 i, n;
+
+	while (!b->b_done && !b->b_err && evbuffer_get_length(in) > 0) {
+		n = evbuffer_peek(in, -1, NULL, v, 4);
+		for (i = 0; i < n && v[i].iov_len == 0; i++)
+			;
+		if (i == n) {	/* empty ones in sight only: coalesce */
+			if (evbuffer_pullup(in, 1) == NULL)
+				return;
+			continue;
+		}
+		take = body_scan(b, v[i].iov_base, v[i].iov_len);
+		if (take > 0 && evbuffer_remove_buffer(in, dst, take) == -1)
+			b->b_err = 1;
+		if (take < v[i].iov_len)
+			return;
+	}
+}
+
 static void
 relay_body(struct conn *c)
 {
 	struct evbuffer		*in = bufferevent_get_input(c->c_cbev);
-	struct evbuffer		*out = bufferevent_get_output(c->c_ubev);
-	struct evbuffer_iovec	 v;
-	size_t			 take;
 
-	while (!c->c_body.b_done && !c->c_body.b_err &&
-	    evbuffer_peek(in, -1, NULL, &v, 1) > 0) {
-		take = body_scan(&c->c_body, v.iov_base, v.iov_len);
-		if (take > 0 && evbuffer_remove_buffer(in, out, take) == -1)
-			c->c_body.b_err = 1;
-		if (take < v.iov_len)
-			break;
-	}
+	relay_move_body(&c->c_body, in, bufferevent_get_output(c->c_ubev));
 	if (c->c_body.b_done && evbuffer_get_length(in) > 0) {
 		if (c->c_dropped == 0)
 			log_info("FORWARD %s:%u: dropping bytes after the "

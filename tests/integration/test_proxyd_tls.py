@@ -29,7 +29,7 @@ PORT = 8443
 CLOSE_PORT = 8444       # CloseOrigin's
 HOLD_PORT = 8445        # HoldOrigin's
 NAMES = ["full.test", "ro.test", "plain.test", "skip.test", "wrong.test",
-         "close.test", "hold.test"]
+         "close.test", "hold.test", "sink.test"]
 BIG = 100000            # a body of several TLS records
 HUGE = b"0123456789abcdef" * (1 << 20)  # 16 MiB: more than sockets hold
 STALL = 1.0             # s without progress: HoldOrigin's send is stuck
@@ -75,6 +75,12 @@ network_policies:
         protocol: rest
         enforcement: enforce
         access: read-only
+      - host: sink.test
+        port: 8445
+        allowed_ips: [203.0.113.0/24]
+        protocol: rest
+        enforcement: enforce
+        access: full
     binaries:
       - { path: /usr/bin/curl }
 """
@@ -222,12 +228,14 @@ class HoldOrigin:
     not read can hold.  How far its answer got when sending made no
     progress for STALL seconds goes to `stalled` (once per answer);
     when proxyd ends a connection, the targets it asked for go to
-    `ended`."""
+    `ended`.  POST /sink reads nothing more until `release` is set,
+    then the whole body, and answers with its length."""
 
     def __init__(self, addr, port, ctx):
         self.ctx = ctx
         self.ended = queue.Queue()
         self.stalled = queue.Queue()
+        self.release = threading.Event()
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind((addr, port))
@@ -236,6 +244,13 @@ class HoldOrigin:
 
     def close(self):
         self.ls.close()
+
+    def reset(self):
+        """Forget what earlier tests left in the queues."""
+        for q in (self.ended, self.stalled):
+            while not q.empty():
+                q.get_nowait()
+        self.release.clear()
 
     def _accept(self):
         while True:
@@ -257,6 +272,8 @@ class HoldOrigin:
                     break
                 targets.append(head.split(b" ")[1].decode())
                 body = HUGE if targets[-1] == "/huge" else b"ok"
+                if targets[-1] == "/sink":
+                    body = b"%d" % self._sink(t, head)
                 t.obj.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n"
                             b"\r\n" % len(body) + body)
                 self._send(c, t.out.read())
@@ -265,6 +282,17 @@ class HoldOrigin:
         finally:
             c.close()
             self.ended.put(targets)
+
+    def _sink(self, t, head):
+        self.release.wait(TIMEOUT)
+        n = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        got = len(head.split(b"\r\n\r\n", 1)[1])
+        while got < n:
+            d = t.read()
+            if not d:
+                break
+            got += len(d)
+        return got
 
     def _send(self, c, data):
         sent, told = 0, False
@@ -470,6 +498,21 @@ def curl(env, *args):
 
 
 @pytest.mark.skipif(not os.access(CURL, os.X_OK), reason="no curl")
+@pytest.mark.parametrize("size", [100000, 1000000])
+def test_curl_upload_through_mitm(env, tmp_path, size):
+    # curl sends its request with the end of its handshake: the TLS
+    # filter left an empty chain first in proxyd's input, and the body
+    # relay looped on it for ever (found uploading 100 kB).
+    f = tmp_path / "up"
+    f.write_bytes(body_of(size))
+    p = curl(env, "-X", "POST", "--data-binary", "@%s" % f,
+             "https://full.test:8443/up")
+    assert p.stdout.split("\n") == ["ok POST /up", "200"], p.stderr
+    got = env.origin.drain()
+    assert got[-1][3] == body_of(size)
+
+
+@pytest.mark.skipif(not os.access(CURL, os.X_OK), reason="no curl")
 def test_curl_through_mitm(env):
     p = curl(env, "https://full.test:8443/x")
     assert p.stdout.split("\n") == ["ok GET /x", "200"], p.stderr
@@ -573,6 +616,34 @@ def test_pipelined_deny_in_the_middle_stops_the_rest(env):
     assert [(g[0], g[1]) for g in env.origin.drain()] == [("GET", "/a")]
 
 
+def test_upload_to_an_origin_that_does_not_read_is_bounded(env):
+    # The mirror of the test below: the client sends a body the origin
+    # does not read yet.  proxyd holds a bounded part of it and stops
+    # reading the client, whose sending stalls far from the end; once
+    # the origin reads, all of it arrives.
+    env.holder.reset()
+    ctx = ssl.create_default_context(cafile=env.cafile)
+    s = proxydenv.tunnel("sink.test", HOLD_PORT)[0]
+    t = BioTLS(s, ctx, False, "sink.test")
+    t.obj.write(proxydenv.request("sink.test", HOLD_PORT, "POST", "/sink",
+                                  body=HUGE))
+    data, sent = t.out.read(), 0
+    s.settimeout(STALL)
+    try:
+        while sent < len(data):
+            sent += s.send(data[sent:sent + 65536])
+    except socket.timeout:
+        pass
+    assert sent < len(data) // 2
+    env.holder.release.set()
+    s.settimeout(TIMEOUT)
+    s.sendall(data[sent:])
+    head = t.head()
+    s.close()
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert head.endswith(b"\r\n\r\n%d" % len(HUGE)), head
+
+
 def test_half_closed_client_gets_what_was_queued_for_it(env):
     # The client pipelines, half-closes (close_notify and FIN) and
     # reads only once proxyd holds all it will hold: proxyd sees its
@@ -581,6 +652,7 @@ def test_half_closed_client_gets_what_was_queued_for_it(env):
     # (the race the pipelined-deny test above met now and then).
     # proxyd holds a bounded part of the answer of a client that does
     # not read: upstream stalls, far from the end of HUGE.
+    env.holder.reset()
     mark = env.parent.log.mark()
     ctx = ssl.create_default_context(cafile=env.cafile)
     s = proxydenv.tunnel("hold.test", HOLD_PORT, rcvbuf=65536)[0]
