@@ -171,14 +171,11 @@ class BioTLS:
             pass
 
 
-class CloseOrigin:
-    """An HTTPS origin that answers one request per connection and
-    closes in the same write: the response's records, close_notify and
-    (right behind) the FIN.  /cl frames the body with Content-Length,
-    /close by the close alone."""
+class Listener:
+    """A TCP listener on addr:port: each connection gets a thread that
+    runs the subclass's _conn."""
 
-    def __init__(self, addr, port, ctx):
-        self.ctx = ctx
+    def __init__(self, addr, port):
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind((addr, port))
@@ -196,6 +193,17 @@ class CloseOrigin:
                 return
             threading.Thread(target=self._conn, args=(c,),
                              daemon=True).start()
+
+
+class CloseOrigin(Listener):
+    """An HTTPS origin that answers one request per connection and
+    closes in the same write: the response's records, close_notify and
+    (right behind) the FIN.  /cl frames the body with Content-Length,
+    /close by the close alone."""
+
+    def __init__(self, addr, port, ctx):
+        self.ctx = ctx
+        Listener.__init__(self, addr, port)
 
     def _conn(self, c):
         c.settimeout(TIMEOUT)
@@ -222,7 +230,7 @@ class CloseOrigin:
             c.close()
 
 
-class HoldOrigin:
+class HoldOrigin(Listener):
     """An HTTPS keep-alive origin that answers GET /huge with the body
     HUGE: more than the sockets between proxyd and a client that does
     not read can hold.  How far its answer got when sending made no
@@ -236,14 +244,7 @@ class HoldOrigin:
         self.ended = queue.Queue()
         self.stalled = queue.Queue()
         self.release = threading.Event()
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind((addr, port))
-        self.ls.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.ls.close()
+        Listener.__init__(self, addr, port)
 
     def reset(self):
         """Forget what earlier tests left in the queues."""
@@ -251,15 +252,6 @@ class HoldOrigin:
             while not q.empty():
                 q.get_nowait()
         self.release.clear()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,),
-                             daemon=True).start()
 
     def _conn(self, c):
         targets = []
