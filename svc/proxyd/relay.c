@@ -215,10 +215,6 @@ relay_move(struct conn *c, struct bufferevent *bev)
 }
 
 /*
- * Forward mode, client to upstream: the one request's body and not a
- * byte more (body.c); what follows is read and dropped.
- */
-/*
  * The bytes of in that belong to body b, up to its end, go to dst
  * (b_done at the end, b_err on bad framing).  Chunk by chunk, empty
  * ones skipped: libevent may keep an empty chain first in a buffer
@@ -250,6 +246,10 @@ relay_move_body(struct body *b, struct evbuffer *in, struct evbuffer *dst)
 	}
 }
 
+/*
+ * Forward mode, client to upstream: the one request's body and not a
+ * byte more (body.c); what follows is read and dropped.
+ */
 static void
 relay_body(struct conn *c)
 {
