@@ -282,6 +282,9 @@ l7_write(struct bufferevent *sock)
 	evbuffer_freeze(out, 1);
 	if (rc == -1 || evbuffer_get_length(out) > 0)
 		bufferevent_enable(sock, EV_WRITE);
+	else	/* as libevent's own write: the drained output's callback
+		 * (a TLS filter above resumes there) */
+		bufferevent_trigger(sock, EV_WRITE, 0);
 }
 
 void

@@ -634,6 +634,8 @@ def test_upload_to_an_origin_that_does_not_read_is_bounded(env):
     s.close()
     assert head.startswith(b"HTTP/1.1 200 "), head
     assert head.endswith(b"\r\n\r\n%d" % len(HUGE)), head
+    # the client gone, proxyd ends the upstream connection too
+    assert env.holder.ended.get(timeout=TIMEOUT) == ["/sink"]
 
 
 def test_half_closed_client_gets_what_was_queued_for_it(env):
