@@ -116,21 +116,10 @@ floor_sctx(const char *cert, const char *key)
 static SSL_CTX *
 floor_cctx(const char *ca)
 {
-	static const unsigned char	 h11[] = "\x08http/1.1";
-	SSL_CTX				*ctx;
+	SSL_CTX	*ctx;
 
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_alpn_protos(ctx, h11, sizeof(h11) - 1);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL);
-	SSL_CTX_sess_set_new_cb(ctx, floor_sess_new);
-	if (SSL_CTX_load_verify_file(ctx, ca) != 1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
+	if ((ctx = l7_net_client_ctx(ca)) != NULL)
+		SSL_CTX_sess_set_new_cb(ctx, floor_sess_new);
 	return ctx;
 }
 

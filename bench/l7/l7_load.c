@@ -90,7 +90,6 @@ struct load_worker {
 
 static double	 load_now(void);
 static int	 load_opts(struct load_opts *, int, char **);
-static SSL_CTX	*load_ctx(const char *);
 static int	 load_tcp(void);
 static int	 load_connect(int, const char *, int);
 static SSL	*load_tls(int, const char *, SSL_SESSION *);
@@ -181,26 +180,6 @@ load_opts(struct load_opts *o, int argc, char **argv)
 		return -1;
 	o->o_proxy = proxy != NULL;
 	return l7_net_addr(&o->o_to, proxy != NULL ? proxy : to);
-}
-
-static SSL_CTX *
-load_ctx(const char *ca)
-{
-	static const unsigned char	 h11[] = "\x08http/1.1";
-	SSL_CTX				*ctx;
-
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_alpn_protos(ctx, h11, sizeof(h11) - 1);
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
-	    SSL_SESS_CACHE_NO_INTERNAL);
-	if (SSL_CTX_load_verify_file(ctx, ca) != 1) {
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
 }
 
 static int
@@ -457,7 +436,7 @@ load_rps(int argc, char **argv)
 
 	if (load_opts(&opts, argc, argv) == -1)
 		load_usage();
-	if ((load_sslctx = load_ctx(opts.o_ca)) == NULL ||
+	if ((load_sslctx = l7_net_client_ctx(opts.o_ca)) == NULL ||
 	    (w = calloc((size_t)opts.o_conns, sizeof(*w))) == NULL)
 		return 1;
 	for (i = 0; i < opts.o_conns; i++)
@@ -499,7 +478,7 @@ load_hs(int argc, char **argv)
 
 	if (load_opts(&opts, argc, argv) == -1)
 		load_usage();
-	if ((load_sslctx = load_ctx(opts.o_ca)) == NULL)
+	if ((load_sslctx = l7_net_client_ctx(opts.o_ca)) == NULL)
 		return 1;
 	memset(&hs, 0, sizeof(hs));
 	memset(&first, 0, sizeof(first));

@@ -2,8 +2,9 @@
  * Copyright (c) 2026 The OpenShell in C authors.
  * SPDX-License-Identifier: ISC
  *
- * The addresses and listening sockets of bench/l7's programs (origin,
- * load generator, floor relay): IPv4 on the bench's own namespace.
+ * The addresses, listening sockets and TLS client context of bench/l7's
+ * programs (origin, load generator, floor relay): IPv4 on the bench's
+ * own namespace.
  */
 
 #include <sys/socket.h>
@@ -13,7 +14,33 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "l7_net.h"
+
+/*
+ * A TLS client that verifies against ca, offers http/1.1 and keeps
+ * sessions for the caller to resume (none in OpenSSL's cache).
+ */
+SSL_CTX *
+l7_net_client_ctx(const char *ca)
+{
+	static const unsigned char	 h11[] = "\x08http/1.1";
+	SSL_CTX				*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_alpn_protos(ctx, h11, sizeof(h11) - 1);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL);
+	if (SSL_CTX_load_verify_file(ctx, ca) != 1) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
 
 /* "A.B.C.D:PORT" into sin; 0, or -1 if it is not that. */
 int

@@ -8,7 +8,10 @@
 
 #include <netinet/in.h>
 
+#include <openssl/ssl.h>
+
 int	 l7_net_addr(struct sockaddr_in *, const char *);
 int	 l7_net_listen(const char *, const char *);
+SSL_CTX	*l7_net_client_ctx(const char *);
 
 #endif
