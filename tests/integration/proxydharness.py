@@ -340,7 +340,32 @@ def control(path, name, value=None):
 
 # -- the test hosts ---------------------------------------------------------
 
-class Server:
+class Listener:
+    """A TCP listener on (addr, port), IPv4 or IPv6: each connection it
+    accepts gets a thread of its own running the subclass's _conn."""
+
+    def __init__(self, addr, port):
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        self.ls = socket.socket(fam, socket.SOCK_STREAM)
+        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.ls.bind((addr, port))
+        self.ls.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.ls.close()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._conn, args=(c,),
+                             daemon=True).start()
+
+
+class Server(Listener):
     """A threaded TCP server on (addr, port).  Mode "echo" returns every
     byte.  Mode "http" reads one request (head, then a Content-Length
     or chunked body), answers 200 with the head and body it received,
@@ -352,22 +377,7 @@ class Server:
         self.mode = mode
         self.heads = []
         self.done = queue.Queue()
-        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        self.s = socket.socket(fam, socket.SOCK_STREAM)
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.s.bind((addr, port))
-        self.s.listen(64)
-        self.t = threading.Thread(target=self._accept, daemon=True)
-        self.t.start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,),
-                             daemon=True).start()
+        Listener.__init__(self, addr, port)
 
     @staticmethod
     def _until(c, buf, done):
@@ -411,8 +421,6 @@ class Server:
                 pass
             self.done.put((head, body, extra))
 
-    def close(self):
-        self.s.close()
 
 
 def http_exchange(addr, request, timeout=TIMEOUT):
@@ -443,7 +451,7 @@ def connect_tunnel(addr, target, timeout=TIMEOUT, extra=b""):
     return s, head.split(b"\r\n")[0].decode(), rest
 
 
-class Origin:
+class Origin(Listener):
     """A keep-alive HTTP/1.1 origin: records every request it parses
     (method, target, headers, body) and answers 200 "ok METHOD TARGET".
     /chunked answers chunked with a trailer, /close close-delimited,
@@ -452,20 +460,7 @@ class Origin:
     def __init__(self, addr, port, tls=None):
         self.tls = tls  # an ssl.SSLContext: HTTPS
         self.reqs = queue.Queue()
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind((addr, port))
-        self.ls.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,),
-                             daemon=True).start()
+        Listener.__init__(self, addr, port)
 
     @staticmethod
     def _readhead(c, buf):
@@ -541,6 +536,3 @@ class Origin:
                 out.append(self.reqs.get_nowait())
             except queue.Empty:
                 return out
-
-    def close(self):
-        self.ls.close()

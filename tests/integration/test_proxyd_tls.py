@@ -22,7 +22,7 @@ import proxydenv
 from proxydenv import (CURL, PH, PROXY, TIMEOUT, clean,  # noqa: F401
                        curl_ident, require_proxyd, running_proxyd,
                        send_secrets)
-from proxydharness import Origin, control, private_netns
+from proxydharness import Listener, Origin, control, private_netns
 
 HOST = "203.0.113.30"
 PORT = 8443
@@ -169,30 +169,6 @@ class BioTLS:
             self.obj.unwrap()
         except ssl.SSLWantReadError:
             pass
-
-
-class Listener:
-    """A TCP listener on addr:port: each connection gets a thread that
-    runs the subclass's _conn."""
-
-    def __init__(self, addr, port):
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind((addr, port))
-        self.ls.listen(16)
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.ls.close()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._conn, args=(c,),
-                             daemon=True).start()
 
 
 class CloseOrigin(Listener):
