@@ -269,11 +269,16 @@ def test_sandbox_errors(client, sandbox):
 def test_list_pagination(client):
     refs = [client.create() for _ in range(3)]
     try:
-        ids = client.list_ids(limit=1000)
+        listed = client.list(limit=1000)
+        ids = [r.id for r in listed]
+        # Row creation time, then name: creates within one millisecond
+        # come back in name order, not in the order they were made.
+        keys = [(r.sandbox.created_at_ms, r.name) for r in listed]
+        assert keys == sorted(keys) and all(k[0] > 0 for k in keys)
         mine = [i for i in ids if i in {r.id for r in refs}]
-        assert mine == [r.id for r in refs]     # creation order
-        start = ids.index(refs[0].id)
-        assert client.list_ids(limit=1, offset=start + 1) == [refs[1].id]
+        assert sorted(mine) == sorted(r.id for r in refs)
+        start = ids.index(mine[0])
+        assert client.list_ids(limit=1, offset=start + 1) == [mine[1]]
         assert client.list_ids(limit=2, offset=start) == mine[:2]
         assert client.list_ids(limit=1, offset=10**6) == []
     finally:
