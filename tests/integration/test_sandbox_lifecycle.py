@@ -182,11 +182,8 @@ class World:
     def close(self):
         self.stop()
         for p in self.procs:
-            p.send_signal(signal.SIGINT)
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+            p.kill()
+            p.wait()
         _ip("netns", "del", self.ns, check=False)
         subprocess.run(["rm", "-rf", self.state])
 
