@@ -65,6 +65,9 @@ static const struct cli_cmd cli_cmds[] = {
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
 static void	 cli_usage(FILE *, int) __attribute__((__noreturn__));
+static int	 cli_wants_help(int, char **);
+static void	 cli_cmd_usage(const struct cli_cmd *, const char *);
+static int	 cli_form_is(const char *, const char *);
 static int	 cli_globals(int, char **, int);
 static int	 cli_global_arg(char **, int, int *, const char *,
 		    const char **);
@@ -100,6 +103,11 @@ main(int argc, char *argv[])
 		 */
 		if (cc->cc_main != admin_main && cc->cc_main != ssh_proxy_main)
 			argc = cli_globals(argc, argv, 2);
+		if (cc->cc_usage != NULL && cli_wants_help(argc, argv)) {
+			cli_cmd_usage(cc, argc > 2 && argv[2][0] != '-' ?
+			    argv[2] : NULL);
+			return 0;
+		}
 		/* Warnings only, unless -v asks for more. */
 		log_setverbose(cli_global.cg_verbose - 1);
 		return cc->cc_main(argc - 1, argv + 1);
@@ -121,6 +129,67 @@ cli_usage(FILE *fp, int status)
 			fprintf(fp, "  %s %s\n", cli_progname,
 			    cli_cmds[i].cc_usage);
 	exit(status);
+}
+
+/*
+ * "help", -h or --help after the command word, before "--" (what
+ * follows "--" belongs to the sandbox's command).
+ */
+static int
+cli_wants_help(int argc, char **argv)
+{
+	int	 i;
+
+	if (argc > 2 && strcmp(argv[2], "help") == 0)
+		return 1;
+	for (i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * One command's usage on stdout, a line per form; with a verb (say
+ * "create"), only that verb's form when there is one.  The forms are
+ * separated by " | " outside parentheses; each after the first lacks
+ * the command word.
+ */
+static void
+cli_cmd_usage(const struct cli_cmd *cc, const char *verb)
+{
+	const char	*form[16], *p = cc->cc_usage + strlen(cc->cc_name);
+	size_t		 nform = 0, i, len[16];
+	int		 depth = 0, one = 0;
+
+	form[nform++] = *p == ' ' ? p + 1 : p;
+	for (; *p != '\0' && nform < 16; p++) {
+		depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		if (depth == 0 && strncmp(p, " | ", 3) == 0)
+			form[nform++] = p + 3;
+	}
+	for (i = 0; i < nform; i++) {
+		len[i] = i + 1 < nform ? (size_t)(form[i + 1] - form[i]) - 3 :
+		    strlen(form[i]);
+		one |= cli_form_is(form[i], verb);
+	}
+	for (i = 0; i < nform; i++)
+		if (!one || cli_form_is(form[i], verb))
+			printf("%s %s %s%s%.*s\n", i == 0 || one ? "usage:" :
+			    "      ", cli_progname, cc->cc_name,
+			    len[i] > 0 ? " " : "", (int)len[i], form[i]);
+}
+
+/* Does the usage form start with the word verb? */
+static int
+cli_form_is(const char *form, const char *verb)
+{
+	size_t	 n;
+
+	if (verb == NULL)
+		return 0;
+	n = strlen(verb);
+	return strncmp(form, verb, n) == 0 &&
+	    (form[n] == ' ' || form[n] == '\0');
 }
 
 /*

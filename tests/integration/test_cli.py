@@ -576,6 +576,29 @@ def test_no_active_gateway(tmp_path):
         assert r.stderr.startswith("openshell: No active gateway")
 
 
+def test_help_per_command(tmp_path):
+    """-h, --help or help after a command prints its forms on stdout
+    and needs no gateway; after "--" it belongs to the command run."""
+    cli = Cli(tmp_path)
+    cli.cleanup()
+    r = cli("sandbox", "--help")
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("usage: openshell sandbox create [--name N]")
+    assert "       openshell sandbox exec [name] [--tty]" in r.stdout
+    assert len(lines) == 9 and r.stderr == ""
+    assert cli("sandbox", "list", "-h").stdout == \
+        "usage: openshell sandbox list [--limit N] [--offset N] " \
+        "[--ids|--names]\n"
+    r = cli("provider", "create", "--help")
+    assert r.stdout.startswith("usage: openshell provider create --name N "
+                               "--type T (--credential K[=V]... | "
+                               "--from-existing)")
+    assert cli("status", "help").stdout == "usage: openshell status\n"
+    r = cli("sandbox", "exec", "x", "--", "echo", "--help", check=False)
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr.startswith("openshell: No active gateway")
+
+
 @pytest.fixture
 def cli(tmp_path):
     c = Cli(tmp_path)
