@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proxyd.h"
+#include "http.h"
 
 enum {
 	CH_SIZE,	/* hex digits of a chunk size */

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proxyd.h"
+#include "http.h"
 
 static int	 http_tchar(unsigned char);
 static int	 http_utf8_ok(const unsigned char *, size_t);

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "proxyd.h"
+#include "http.h"
 
 static int	 parse_line_ok(const char *, size_t);
 static int	 parse_reqline(struct http_head *, char *);

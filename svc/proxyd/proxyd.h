@@ -21,6 +21,7 @@
  *	hosts.c		hosts-file parsing and lookup (pure)
  *	body.c		forward-proxy request body framing (pure)
  *	http.c		strict requests, path normal form, query (pure)
+ *	http.h		the pure HTTP parts' interface, shared with routerd
  *	l7.c		the L7 REST relay on allowed tunnels (§2.8)
  *	tls_mitm.c	TLS termination: sandbox CA, leaves, upstream TLS
  *
@@ -50,6 +51,8 @@
 #include "proc.h"
 #include "libpolicy/policy.h"
 
+#include "http.h"
+
 #define PROXY_HEAD_MAX		8192	/* §2.1: then 431 */
 #define PROXY_MAX_CONNS		512	/* G10: then accept pauses */
 #define PROXY_SPARE_FDS		64	/* channels, listener, DNS */
@@ -66,37 +69,6 @@
 #define PROXY_IPC_MAX		(4 * 1024 * 1024)	/* policy YAML */
 
 #define PLACEHOLDER_PREFIX	"openshell:resolve:env:"
-
-/* parse.c: one request head, split in place in h_buf. */
-struct http_hdr {
-	char		*name;
-	char		*value;
-};
-
-struct http_head {
-	char		*h_buf;
-	char		*h_method;
-	char		*h_target;
-	char		*h_version;
-	struct http_hdr	*h_hdrs;
-	size_t		 h_nhdrs;
-};
-
-struct http_uri {
-	char		 u_scheme[8];		/* "http" or "https" */
-	char		 u_host[256];		/* no brackets */
-	uint16_t	 u_port;
-	int		 u_v6;			/* host was [literal] */
-	char		*u_path;		/* origin form, malloc'd */
-};
-
-int	 parse_head(const char *, size_t, struct http_head *);
-void	 parse_head_free(struct http_head *);
-const char *parse_header(const struct http_head *, const char *);
-int	 parse_connect_target(const char *, char *, size_t, uint16_t *);
-int	 parse_uri(const char *, struct http_uri *);
-void	 parse_uri_free(struct http_uri *);
-int	 parse_host_valid(const char *);
 
 /* secrets.c: placeholder -> secret, fail-closed (§7.3, G7). */
 struct secrets {
@@ -144,60 +116,6 @@ void		 hosts_free(struct hosts *);
 size_t		 hosts_lookup(const struct hosts *, const char *,
 		    struct sockaddr_storage *, size_t);
 
-/* body.c: the forward proxy's request body framing (G9). */
-#define BODY_NONE		0
-#define BODY_LENGTH		1
-#define BODY_CHUNKED		2
-
-struct body {
-	int		 b_mode;
-	int		 b_done;
-	int		 b_err;
-	int		 b_state;	/* chunked parser */
-	int		 b_ndigits;
-	uint64_t	 b_left;	/* BODY_LENGTH */
-	uint64_t	 b_chunk;	/* bytes left in this chunk */
-};
-
-int	 body_init(struct body *, const struct http_head *);
-size_t	 body_scan(struct body *, const unsigned char *, size_t);
-
-/* http.c: strict requests for the L7 relay (§2.8, G6c, G6h). */
-#define HTTP_HEAD_MAX		(16 * 1024)
-#define HTTP_MAX_HDRS		128
-#define HTTP_MAX_PARAMS		256
-#define HTTP_BAD		(-1)
-#define HTTP_TOO_BIG		(-2)
-
-struct http_req {
-	struct http_head r_head;	/* h_buf owned */
-	struct body	 r_body;
-	const char	*r_host;	/* the Host header */
-	int		 r_http10;
-	int		 r_close;	/* no keep-alive after this one */
-	int		 r_keepalive;
-	int		 r_upgrade;	/* Upgrade: present */
-	int		 r_connupgrade;	/* Connection: upgrade */
-	int		 r_h2c;		/* Upgrade: h2c or HTTP2-Settings */
-};
-
-struct http_qp {
-	char		*key;
-	char		*value;
-};
-
-struct http_query {
-	struct http_qp	*q_p;
-	size_t		 q_n;
-};
-
-ssize_t	 http_head_end(const unsigned char *, size_t);
-int	 http_req_parse(const unsigned char *, size_t, struct http_req *);
-void	 http_req_free(struct http_req *);
-int	 http_path_normalize(const char *, size_t, char **);
-int	 http_query_parse(const char *, struct http_query *);
-void	 http_query_free(struct http_query *);
-int	 http_host_matches(const char *, const char *, uint16_t, uint16_t);
 
 /* What the parent says about the process at the agent's end. */
 struct ident {
