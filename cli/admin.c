@@ -5,9 +5,10 @@
  * openshell admin <service> <verb>: ask one daemon, over its control
  * socket, for its status, counters or recent events, or change its log
  * level.  The daemon answers with data; the formatting is done here.
- * A sandbox's daemons (proxyd, sshd) have theirs in the sandbox's state
- * directory, <gateway state>/sandboxes/<id>/run: --sandbox names it
- * (default: the last used sandbox), the gateway gives its id.
+ * A sandbox's daemons (proxyd, sshd, routerd) have theirs in the
+ * sandbox's state directory, <gateway state>/sandboxes/<id>/run:
+ * --sandbox names it (default: the last used sandbox), the gateway
+ * gives its id.
  */
 
 #include <errno.h>

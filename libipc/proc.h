@@ -148,6 +148,7 @@ struct proc_chan {
 	struct ipc_ev		 ch_ev;
 	size_t			 ch_maxsize;	/* 0: libipc's default */
 	size_t			 ch_maxqueue;	/* 0: libipc's default */
+	int			 ch_fdpass;	/* a peer that passes fds */
 };
 
 /* A process's table of the peers it accepts messages from. */
@@ -197,6 +198,7 @@ void	 proc_child_handlers(struct proc_self *,
 void	 proc_child_setup(struct proc_self *, void (*)(struct proc_self *),
 	    const struct proc_ctl_ops *, void *);
 void	 proc_child_limits(struct proc_self *, int, size_t, size_t);
+void	 proc_child_fdpass(struct proc_self *, int);
 int	 proc_child_compose(struct proc_self *, int, uint32_t, uint32_t, int,
 	    const void *, size_t);
 int	 proc_child_compose_wr(struct proc_self *, int, uint32_t, uint32_t,

@@ -246,7 +246,8 @@ proc_badmsg(struct proc_self *ps, int peer, const struct ipc_msg *msg)
 /*
  * The channel to peer takes fd (ipc_ev_open owns it even on failure).
  * A restarted peer's new channel replaces the old one, whose EOF we may
- * not have read yet.  Only the parent channel passes fds.
+ * not have read yet.  Only the parent channel passes fds, and a peer's
+ * that proc_child_fdpass named.
  */
 static void
 proc_child_open(struct proc_self *ps, int peer, int fd)
@@ -263,7 +264,7 @@ proc_child_open(struct proc_self *ps, int peer, int fd)
 	if (ipc_ev_open(&ch->ch_ev, ps->ps_base, fd, ps->ps_id, peer,
 	    proc_child_dispatch, proc_child_closed, ch) == -1)
 		fatal("channel to %s", proc_name(peer));
-	if (peer == PROC_PARENT)
+	if (peer == PROC_PARENT || ch->ch_fdpass)
 		ipc_allow_fdpass(&ch->ch_ev.ie_ib);
 	proc_child_apply_limits(ch);
 	ch->ch_open = 1;
@@ -287,6 +288,19 @@ proc_child_limits(struct proc_self *ps, int peer, size_t maxsize,
 	ch->ch_maxqueue = maxqueue;
 	if (ch->ch_open)
 		proc_child_apply_limits(ch);
+}
+
+/*
+ * The channel to peer passes fds, this one and those of its restarts
+ * (proxyd hands the agent's inference.local connections to routerd).
+ * Both ends must say so; before the channel opens.
+ */
+void
+proc_child_fdpass(struct proc_self *ps, int peer)
+{
+	if (peer <= PROC_PARENT || peer >= PROC_MAX)
+		fatalx("%s: bad peer %d", __func__, peer);
+	ps->ps_chans[peer].ch_fdpass = 1;
 }
 
 static void

@@ -5,8 +5,8 @@
  * The CONNECT pipeline, in the normative order of sandbox.md §2.2:
  *
  *	1 target host:port, or [v6]:port (G10); bad -> close, no status
- *	2 inference.local -> 200 (routing comes with routerd; for now the
- *	  tunnel is closed with a log line)
+ *	2 inference.local -> 200, and the connection goes to routerd
+ *	  (sandbox.md §6); without routerd or a CA it is closed
  *	3 identity from the parent (every connection, G5)
  *	4 policy (libpolicy engine)
  *	5 deny -> bare 403, CONNECT action=deny
@@ -22,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "log.h"
 
 #include "proxyd.h"
 
+static void	 connect_inference(struct conn *);
 static void	 connect_dns_done(struct conn *, int, const char *);
 static void	 connect_resolved(struct conn *);
 
@@ -47,12 +49,57 @@ connect_start(struct conn *c)
 		return;
 	}
 	if (strcasecmp(c->c_host, "inference.local") == 0) {
-		log_info("CONNECT inference.local:%u from %s:%u: inference "
-		    "routing not configured", c->c_port, c->c_src, c->c_sport);
-		front_reply(c, connect_200);
+		connect_inference(c);
 		return;
 	}
 	front_decide(c);
+}
+
+/*
+ * Any binary may reach inference.local (no identity, no policy): 200,
+ * then the connection is routerd's, with inference.local's leaf.  We
+ * write the 200 ourselves and hand over a duplicate; our copy goes
+ * with c.  Bytes the agent sent before our 200 would be lost: such a
+ * connection is closed instead.
+ */
+static void
+connect_inference(struct conn *c)
+{
+	struct ipc_wr	 w;
+	const char	*cert, *key, *why = NULL;
+	int		 fd = -1;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->c_cbev)) > 0)
+		why = "data before the 200";
+	else if (tls_router_leaf(c->c_pd, &cert, &key) == -1)
+		why = "no TLS termination";
+	else if (!c->c_pd->pd_ps.ps_chans[PROC_ROUTER].ch_open)
+		why = "no inference router";
+	else if (write(bufferevent_getfd(c->c_cbev), connect_200,
+	    sizeof(connect_200) - 1) != (ssize_t)sizeof(connect_200) - 1 ||
+	    (fd = dup(bufferevent_getfd(c->c_cbev))) == -1)
+		why = "cannot answer";
+	if (why != NULL) {
+		log_info("CONNECT inference.local:%u from %s:%u: inference "
+		    "interception denied: %s", c->c_port, c->c_src,
+		    c->c_sport, why);
+		front_reply(c, connect_200);
+		return;
+	}
+	ipc_wr_init(&w);
+	ipc_wr_array(&w, 4);
+	ipc_wr_str(&w, c->c_src);
+	ipc_wr_u32(&w, c->c_sport);
+	ipc_wr_str(&w, cert);
+	ipc_wr_str(&w, key);
+	/* The channel owns fd once composed; else it is still ours. */
+	if (proc_child_compose_wr(&c->c_pd->pd_ps, PROC_ROUTER,
+	    IPC_ROUTER_TUNNEL, 0, fd, &w) == -1) {
+		log_warn("CONNECT inference.local: to routerd");
+		close(fd);
+	}
+	c->c_pd->pd_st.st_inference++;
+	front_close(c);
 }
 
 void

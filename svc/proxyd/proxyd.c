@@ -34,6 +34,8 @@
 
 static int	 proxyd_dispatch_parent(struct proc_self *, int,
 		    struct ipc_msg *);
+static int	 proxyd_dispatch_none(struct proc_self *, int,
+		    struct ipc_msg *);
 static void	 proxyd_listen_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_policy_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_policy_done(struct proxyd *, uint32_t, const char *);
@@ -49,8 +51,10 @@ static void	 proxyd_nofile(struct proxyd *);
 static int	 proxyd_ctl_keys(struct proc_self *, uint32_t);
 static void	 proxyd_ctl_fill(struct proc_self *, uint32_t, struct ipc_wr *);
 
+/* routerd sends nothing: it only receives tunnels. */
 static const struct proc_handler proxyd_peers[] = {
 	{ PROC_PARENT,	proxyd_dispatch_parent },
+	{ PROC_ROUTER,	proxyd_dispatch_none },
 };
 
 static const struct proc_ctl_ops proxyd_ctlops = {
@@ -92,8 +96,19 @@ main(int argc, char *argv[])
 		fatalx("cannot set up the resolver");
 	proc_child_handlers(&pd.pd_ps, proxyd_peers,
 	    sizeof(proxyd_peers) / sizeof(proxyd_peers[0]));
+	/* The agent's inference.local connections go to routerd. */
+	proc_child_fdpass(&pd.pd_ps, PROC_ROUTER);
 	proc_child_setup(&pd.pd_ps, proxyd_sandbox, &proxyd_ctlops, &pd);
 	proc_child_run(&pd.pd_ps);
+}
+
+static int
+proxyd_dispatch_none(struct proc_self *ps, int peer, struct ipc_msg *msg)
+{
+	(void)ps;
+	(void)peer;
+	(void)msg;
+	return -1;
 }
 
 static int
@@ -480,7 +495,7 @@ proxyd_ctl_keys(struct proc_self *ps, uint32_t type)
 {
 	(void)ps;
 	if (type == IPC_CTL_STATS)
-		return 15;
+		return 16;
 	if (type == IPC_CTL_DUMP)
 		return 1;
 	return 0;
@@ -509,6 +524,7 @@ proxyd_ctl_fill(struct proc_self *ps, uint32_t type, struct ipc_wr *w)
 	control_kv_u64(w, "bad_requests", pd->pd_st.st_head_errors);
 	control_kv_u64(w, "limit_hits", pd->pd_st.st_limit_hits);
 	control_kv_u64(w, "tunnels_spliced", pd->pd_st.st_spliced);
+	control_kv_u64(w, "inference_tunnels", pd->pd_st.st_inference);
 	control_kv_u64(w, "policy_rules", pd->pd_nrules);
 	control_kv_str(w, "policy", pd->pd_engine != NULL ? "loaded" : "none");
 	tls_stats(pd, &hits, &misses);

@@ -234,6 +234,7 @@ struct proxyd_stats {
 	uint64_t	 st_head_errors;
 	uint64_t	 st_limit_hits;
 	uint64_t	 st_spliced;	/* tunnels moved to splice(2) */
+	uint64_t	 st_inference;	/* handed to routerd */
 };
 
 struct proxyd {
@@ -306,6 +307,7 @@ void	 tls_init(struct proxyd *);
 void	 tls_free(struct tls_mitm *);
 int	 tls_trust(struct proxyd *, const char *);
 int	 tls_available(const struct proxyd *);
+int	 tls_router_leaf(struct proxyd *, const char **, const char **);
 int	 tls_start(struct conn *);
 void	 tls_close_notify(struct conn *);
 int	 tls_unsent(const struct conn *);

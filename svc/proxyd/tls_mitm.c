@@ -89,6 +89,8 @@ struct tls_mitm {
 	X509		*t_ca;
 	X509		*t_leaftpl;	/* what leaves have in common */
 	char		*t_capem;
+	char		*t_rcert;	/* inference.local's, for routerd */
+	char		*t_rkey;
 	SSL_CTX		*t_server;	/* towards the agent */
 	SSL_CTX		*t_client;	/* towards upstream */
 	BIO		*t_roots;	/* the system bundle, not parsed yet */
@@ -110,6 +112,8 @@ static int	 tls_san(X509 *, const char *);
 static int	 tls_leaf_make(struct tls_mitm *, const char *,
 		    struct tls_leaf *);
 static struct tls_leaf *tls_leaf_get(struct tls_mitm *, const char *);
+static X509	*tls_leaf_sign(struct tls_mitm *, X509 *, const char *);
+static char	*tls_pem(X509 *, EVP_PKEY *);
 static struct tls_sess *tls_sess_find(struct tls_mitm *, const char *,
 		    uint16_t);
 static int	 tls_sess_new(SSL *, SSL_SESSION *);
@@ -273,8 +277,19 @@ tls_leaf_make(struct tls_mitm *t, const char *host, struct tls_leaf *l)
 {
 	X509		*x;
 
-	if ((x = X509_dup(t->t_leaftpl)) == NULL)
+	if ((x = tls_leaf_sign(t, X509_dup(t->t_leaftpl), host)) == NULL)
 		return -1;
+	strlcpy(l->l_host, host, sizeof(l->l_host));
+	l->l_cert = x;
+	return 0;
+}
+
+/* x (a copy of the template; NULL passes) named host and signed. */
+static X509 *
+tls_leaf_sign(struct tls_mitm *t, X509 *x, const char *host)
+{
+	if (x == NULL)
+		return NULL;
 	if (tls_serial(x) == -1 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
 	    X509_gmtime_adj(X509_getm_notAfter(x),
@@ -284,11 +299,66 @@ tls_leaf_make(struct tls_mitm *t, const char *host, struct tls_leaf *l)
 	    tls_san(x, host) == -1 ||
 	    X509_sign(x, t->t_cakey, EVP_sha256()) == 0) {
 		X509_free(x);
-		return -1;
+		return NULL;
 	}
-	strlcpy(l->l_host, host, sizeof(l->l_host));
-	l->l_cert = x;
+	return x;
+}
+
+/*
+ * inference.local's leaf and key in PEM, for routerd, which terminates
+ * those tunnels (IPC_ROUTER_TUNNEL).  Its key is its own: the key of
+ * every other leaf, and the CA's, stay here.  Made once per CA.
+ */
+int
+tls_router_leaf(struct proxyd *pd, const char **cert, const char **key)
+{
+	struct tls_mitm	*t = pd->pd_tls;
+	EVP_PKEY	*k;
+	X509		*x = NULL;
+
+	if (t == NULL || !t->t_on)
+		return -1;
+	if (t->t_rcert == NULL) {
+		if ((k = tls_keygen()) == NULL)
+			return -1;
+		if ((x = X509_dup(t->t_leaftpl)) != NULL &&
+		    X509_set_pubkey(x, k) == 1)
+			x = tls_leaf_sign(t, x, "inference.local");
+		else {
+			X509_free(x);
+			x = NULL;
+		}
+		if (x != NULL) {
+			t->t_rcert = tls_pem(x, NULL);
+			t->t_rkey = tls_pem(NULL, k);
+		}
+		X509_free(x);
+		EVP_PKEY_free(k);
+		if (t->t_rcert == NULL || t->t_rkey == NULL)
+			return -1;
+	}
+	*cert = t->t_rcert;
+	*key = t->t_rkey;
 	return 0;
+}
+
+/* The PEM text of x, or of the private key k; NULL on failure. */
+static char *
+tls_pem(X509 *x, EVP_PKEY *k)
+{
+	BIO	*b;
+	BUF_MEM	*m;
+	char	*s = NULL;
+
+	if ((b = BIO_new(BIO_s_mem())) == NULL)
+		return NULL;
+	if (x != NULL ? PEM_write_bio_X509(b, x) == 1 :
+	    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1) {
+		BIO_get_mem_ptr(b, &m);
+		s = strndup(m->data, m->length);
+	}
+	BIO_free(b);
+	return s;
 }
 
 /* The cached leaf for host, or a new one in the least used slot. */
@@ -543,8 +613,6 @@ void
 tls_init(struct proxyd *pd)
 {
 	struct tls_mitm	*t;
-	BIO		*b;
-	BUF_MEM		*m;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return;
@@ -554,15 +622,7 @@ tls_init(struct proxyd *pd)
 	    (t->t_leaftpl = tls_leaf_template(t)) == NULL ||
 	    tls_ctx_init(t) == -1)
 		goto bad;
-	if ((b = BIO_new(BIO_s_mem())) == NULL ||
-	    PEM_write_bio_X509(b, t->t_ca) != 1) {
-		BIO_free(b);
-		goto bad;
-	}
-	BIO_get_mem_ptr(b, &m);
-	t->t_capem = strndup(m->data, m->length);
-	BIO_free(b);
-	if (t->t_capem == NULL)
+	if ((t->t_capem = tls_pem(t->t_ca, NULL)) == NULL)
 		goto bad;
 	pd->pd_tls = t;
 	log_info("TLS: sandbox CA ready (key in memory only)");
@@ -591,6 +651,10 @@ tls_free(struct tls_mitm *t)
 	EVP_PKEY_free(t->t_cakey);
 	EVP_PKEY_free(t->t_leafkey);
 	free(t->t_capem);
+	free(t->t_rcert);
+	if (t->t_rkey != NULL)
+		explicit_bzero(t->t_rkey, strlen(t->t_rkey));
+	free(t->t_rkey);
 	free(t);
 }
 

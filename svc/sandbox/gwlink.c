@@ -9,7 +9,8 @@
  * no policy yet (version 0) -> the image's /etc/openshell/policy.yaml
  * or the restrictive default, pushed back with UpdateConfig and fetched
  * again; baseline paths the enrichment added are synced back the same
- * way; then GetSandboxProviderEnvironment (secrets to proxyd only).
+ * way; then GetSandboxProviderEnvironment (secrets to proxyd only) and
+ * GetInferenceBundle (routerd's routes, routes.c).
  *
  * Once the agent runs the supervisor never blocks: everything goes
  * through one async client, which also carries the log stream
@@ -177,6 +178,7 @@ gwlink_fetch(struct sandbox *sb)
 	sb->sb_hard = p->landlock_compat != NULL &&
 	    strcmp(p->landlock_compat, "hard_requirement") == 0;
 	gwlink_providers(gl);
+	routes_fetch(sb, gl->gl_sync);
 	grpc_client_close(gl->gl_sync);
 	gl->gl_sync = NULL;
 	log_info("policy version %u loaded from the gateway (hash %.12s)",
@@ -483,6 +485,7 @@ gwlink_start(struct sandbox *sb, struct event_base *base)
 	    gl->gl_ctx, err, sizeof(err))) == NULL)
 		fatalx("gateway: %s", err);
 	logpush_start(sb->sb_lp, base, gl->gl_ac);
+	routes_start(sb, base, gl->gl_ac);
 	gl->gl_interval = GW_POLL_DEFAULT;
 	if ((v = getenv("OPENSHELL_POLICY_POLL_INTERVAL_SECS")) != NULL) {
 		gl->gl_interval = strtonum(v, 1, 86400, &errstr);

@@ -156,6 +156,12 @@ sbx_daemons(struct sandbox *sb, struct event_base *base)
 		proc_add(&sb->sb_tree, PROC_SSH, "sshd");
 		sbx_ctlsock(sb, PROC_SSH);
 	}
+	/* inference.local: proxyd hands those connections to routerd. */
+	if (sb->sb_gateway) {
+		proc_add(&sb->sb_tree, PROC_ROUTER, "routerd");
+		sbx_ctlsock(sb, PROC_ROUTER);
+		proc_peer(&sb->sb_tree, PROC_PROXY, PROC_ROUTER);
+	}
 	/* proc_tree_init took the log hook for a logd we lack. */
 	if (sb->sb_gateway)
 		logpush_hook_install(sb->sb_lp);
@@ -179,8 +185,11 @@ sbx_agent(struct sandbox *sb)
 	if ((sb->sb_ident = ident_new()) == NULL)
 		fatal("ident");
 	sbx_proxy_config(sb, &sb->sb_tree);
-	if (sb->sb_gateway)
+	if (sb->sb_gateway) {
+		/* Before the agent: its first request finds the routes. */
+		routes_configure(sb, &sb->sb_tree);
 		sb->sb_aio = agentio_new(sb->sb_lp);
+	}
 	if (spawn_reaper(sb) == -1)
 		fatalx("cannot spawn the agent");
 	if (sb->sb_aio != NULL)
@@ -323,6 +332,13 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 		log_warn("%s: control socket", proc_name(id));
 	if (id == PROC_SSH)
 		session_configure(sb, pt);
+	if (id == PROC_ROUTER) {
+		/* A table of many routes is bigger than the default frame. */
+		if (ipc_set_maxsize(&pt->pt_children[id].pc_ev.ie_ib,
+		    SBX_PROXY_IPC_MAX) == -1)
+			log_warn("routerd: channel size");
+		routes_configure(sb, pt);
+	}
 	if (id != PROC_PROXY)
 		return;
 	/* Large policies: proxyd takes frames this big too. */
@@ -469,8 +485,9 @@ sbx_log_event(struct sandbox *sb, int id, struct ipc_msg *msg)
 		rc = 0;
 		if (sb->sb_lp != NULL)
 			logpush_text(sb->sb_lp, level, id == PROC_PROXY ?
-			    "openshell_sandbox::proxy" : "openshell_sandbox::ssh",
-			    text);
+			    "openshell_sandbox::proxy" : id == PROC_ROUTER ?
+			    "openshell_sandbox::router" :
+			    "openshell_sandbox::ssh", text);
 	}
 	free(proc);
 	free(level);

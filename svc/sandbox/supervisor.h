@@ -49,6 +49,9 @@ struct policy_netrule;
 struct policy_strv;
 struct ident_cache;
 struct gwlink;
+struct routes;
+struct grpc_client;
+struct grpc_aclient;
 struct logpush;
 struct agentio;
 struct grpc_aclient;
@@ -138,6 +141,7 @@ struct sandbox {
 	int		 sb_gateway;
 	int		 sb_ready_sent;
 	struct gwlink	*sb_gw;
+	struct routes	*sb_routes;	/* routerd's, or NULL */
 	struct logpush	*sb_lp;
 	struct agentio	*sb_aio;	/* the agent's stdout/stderr */
 };
@@ -191,6 +195,12 @@ void	 ident_free(struct ident_cache *);
 int	 ident_dispatch(struct sandbox *, struct ipc_msg *);
 int	 ident_tcp_find(const char *, const char *, uint16_t, const char *,
 	    uint16_t, unsigned long *);
+
+/* routes.c */
+void	 routes_fetch(struct sandbox *, struct grpc_client *);
+void	 routes_start(struct sandbox *, struct event_base *,
+	    struct grpc_aclient *);
+void	 routes_configure(struct sandbox *, struct proc_tree *);
 
 /* gwlink.c */
 void	 gwlink_fetch(struct sandbox *);
