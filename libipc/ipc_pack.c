@@ -559,6 +559,32 @@ ipc_rd_i64(struct ipc_rd *r, int64_t *v)
 		*v = (int64_t)o->via.u64;
 }
 
+int
+ipc_rd_strv(struct ipc_rd *r, size_t max, char ***vp, size_t *np)
+{
+	uint32_t	 n = 0, i;
+	char		**v;
+
+	*vp = NULL;
+	*np = 0;
+	ipc_rd_array(r, &n);
+	if (ipc_rd_error(r) || n > max)
+		return -1;
+	if ((v = calloc((size_t)n + 1, sizeof(*v))) == NULL) {
+		ipc_rd_fail(r, ENOMEM, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		ipc_rd_str(r, &v[i]);
+	ipc_rd_leave(r);
+	*vp = v;
+	*np = n;
+	for (i = 0; i < n; i++)
+		if (v[i] == NULL)
+			return -1;
+	return ipc_rd_error(r) ? -1 : 0;
+}
+
 /* *s is allocated; the caller frees it.  NULL on any error. */
 void
 ipc_rd_str(struct ipc_rd *r, char **s)

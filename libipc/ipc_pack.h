@@ -77,6 +77,9 @@ void	 ipc_rd_i64(struct ipc_rd *, int64_t *);
  * ipc_rd_strbuf fails if the string does not fit. */
 void	 ipc_rd_str(struct ipc_rd *, char **);
 void	 ipc_rd_strbuf(struct ipc_rd *, char *, size_t);
+/* An array of at most max strings: 0 with *v (NULL-terminated) and *n,
+ * or -1; either way the caller frees what *v holds. */
+int	 ipc_rd_strv(struct ipc_rd *, size_t, char ***, size_t *);
 /* Points into the reader's zone: valid until ipc_rd_end. */
 void	 ipc_rd_bin(struct ipc_rd *, const void **, size_t *);
 void	 ipc_rd_skip(struct ipc_rd *);

@@ -45,7 +45,6 @@ static void	 proxyd_secrets2_msg(struct proxyd *, struct ipc_msg *);
 static void	 proxyd_trust_msg(struct proxyd *, struct ipc_msg *);
 static int	 proxyd_rd_secret(struct ipc_rd *, struct secrets *);
 static void	 proxyd_ident_msg(struct proxyd *, struct ipc_msg *);
-static int	 proxyd_rd_strv(struct ipc_rd *, char ***, size_t *);
 static void	 proxyd_sandbox(struct proc_self *);
 static void	 proxyd_nofile(struct proxyd *);
 static int	 proxyd_ctl_keys(struct proc_self *, uint32_t);
@@ -266,7 +265,7 @@ proxyd_rd_secret(struct ipc_rd *r, struct secrets *s)
 	ipc_rd_array(r, &n);
 	if (n == 2) {
 		ipc_rd_str(r, &v);
-		if (proxyd_rd_strv(r, &g, &ng) == 0 && ng > 0)
+		if (ipc_rd_strv(r, 256, &g, &ng) == 0 && ng > 0)
 			globs = policy_strv_join(&(struct policy_strv){ g, ng,
 			    ng }, ",");
 	}
@@ -364,30 +363,6 @@ proxyd_ident_request(struct conn *c)
 	    IPC_PROXY_IDENT, c->c_id, -1, &w);
 }
 
-static int
-proxyd_rd_strv(struct ipc_rd *r, char ***vp, size_t *np)
-{
-	uint32_t	 n = 0, i;
-	char		**v;
-
-	*vp = NULL;
-	*np = 0;
-	ipc_rd_array(r, &n);
-	if (ipc_rd_error(r) || n > 256)
-		return -1;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < n; i++)
-		ipc_rd_str(r, &v[i]);
-	ipc_rd_leave(r);
-	*vp = v;
-	*np = n;
-	for (i = 0; i < n; i++)
-		if (v[i] == NULL)
-			return -1;
-	return ipc_rd_error(r) ? -1 : 0;
-}
-
 /*
  * [bool ok, str error, u32 pid, str exe, [ancestors], [cmdline]].  The
  * connection may have gone meanwhile: then the answer is dropped.
@@ -409,8 +384,8 @@ proxyd_ident_msg(struct proxyd *pd, struct ipc_msg *msg)
 		ipc_rd_str(&r, &id.i_error);
 		ipc_rd_u32(&r, &id.i_pid);
 		ipc_rd_str(&r, &id.i_exe);
-		proxyd_rd_strv(&r, &id.i_anc, &id.i_nanc);
-		proxyd_rd_strv(&r, &id.i_cmd, &id.i_ncmd);
+		ipc_rd_strv(&r, 256, &id.i_anc, &id.i_nanc);
+		ipc_rd_strv(&r, 256, &id.i_cmd, &id.i_ncmd);
 	}
 	bad = ipc_rd_end(&r) == -1 || n != 6;
 	if (bad) {

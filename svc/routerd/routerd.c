@@ -34,7 +34,6 @@ static int	 routerd_dispatch_proxy(struct proc_self *, int,
 		    struct ipc_msg *);
 static void	 routerd_routes_msg(struct routerd *, struct ipc_msg *);
 static int	 routerd_rd_route(struct ipc_rd *, struct route *);
-static int	 routerd_rd_strv(struct ipc_rd *, char ***, size_t *);
 static void	 routerd_trust_msg(struct routerd *, struct ipc_msg *);
 static void	 routerd_tunnel_msg(struct routerd *, struct ipc_msg *);
 static void	 routerd_nofile(void);
@@ -110,30 +109,6 @@ routerd_dispatch_proxy(struct proc_self *ps, int peer, struct ipc_msg *msg)
 	return 0;
 }
 
-static int
-routerd_rd_strv(struct ipc_rd *r, char ***vp, size_t *np)
-{
-	uint32_t	 n = 0, i;
-	char		**v;
-
-	*vp = NULL;
-	*np = 0;
-	ipc_rd_array(r, &n);
-	if (ipc_rd_error(r) || n > 64)
-		return -1;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		fatal("%s", __func__);
-	for (i = 0; i < n; i++)
-		ipc_rd_str(r, &v[i]);
-	ipc_rd_leave(r);
-	*vp = v;
-	*np = n;
-	for (i = 0; i < n; i++)
-		if (v[i] == NULL)
-			return -1;
-	return ipc_rd_error(r) ? -1 : 0;
-}
-
 /* One [name, base_url, [protocols], key, model, type, timeout]. */
 static int
 routerd_rd_route(struct ipc_rd *r, struct route *rt)
@@ -145,7 +120,7 @@ routerd_rd_route(struct ipc_rd *r, struct route *rt)
 		return -1;
 	ipc_rd_str(r, &rt->r_name);
 	ipc_rd_str(r, &rt->r_url);
-	if (routerd_rd_strv(r, &rt->r_protos, &rt->r_nprotos) == -1)
+	if (ipc_rd_strv(r, 64, &rt->r_protos, &rt->r_nprotos) == -1)
 		return -1;
 	ipc_rd_str(r, &rt->r_key);
 	ipc_rd_str(r, &rt->r_model);

@@ -600,6 +600,54 @@ test_onestr(void **state)
 	}
 }
 
+static void
+strv_free(char **v)
+{
+	size_t	 i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ipc_rd_strv: [[str...]] up to its maximum, nothing else. */
+static void
+test_strv(void **state)
+{
+	struct ipc_wr	 w;
+	struct ipc_rd	 r;
+	char		**v;
+	size_t		 n;
+	int		 k;
+
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		ipc_wr_init(&w);
+		ipc_wr_array(&w, 1);
+		ipc_wr_array(&w, k == 3 ? 2 : (uint32_t)k + 1);
+		ipc_wr_str(&w, "a");
+		if (k == 1)
+			ipc_wr_str(&w, "b");
+		else if (k == 2) {
+			ipc_wr_str(&w, "b");
+			ipc_wr_str(&w, "c");	/* over the maximum */
+		} else if (k == 3)
+			ipc_wr_u32(&w, 7);	/* not a string */
+		rd_sample(&w, &r);
+		ipc_rd_array(&r, &(uint32_t){ 0 });
+		assert_int_equal(ipc_rd_strv(&r, 2, &v, &n), k < 2 ? 0 : -1);
+		if (k == 1) {
+			assert_int_equal(n, 2);
+			assert_string_equal(v[0], "a");
+			assert_string_equal(v[1], "b");
+			assert_null(v[2]);
+		}
+		assert_int_equal(ipc_rd_end(&r), k < 2 ? 0 : -1);
+		strv_free(v);
+		ipc_wr_free(&w);
+	}
+}
+
 int
 main(void)
 {
@@ -621,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_writer_errors),
 		cmocka_unit_test(test_frame_roundtrip),
 		cmocka_unit_test(test_onestr),
+		cmocka_unit_test(test_strv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
