@@ -54,15 +54,26 @@ echo
 echo "== the policy (demo/policy.yaml): curl may reach docs.demo:8080, nothing else"
 sed -n '/^network_policies/,$p' "$D/policy.yaml"
 echo
-echo "== openshell sandbox create --policy demo/policy.yaml -- <two curls>"
+echo "== openshell inference set: inference.local goes to a (mock) model route"
+run provider create --name demo-llm --type openai \
+    --credential OPENAI_API_KEY=sk-demo-secret \
+    --config OPENAI_BASE_URL=mock://demo
+run inference set --provider demo-llm --model demo-model
+echo
+echo "== openshell sandbox create --policy demo/policy.yaml -- <three curls>"
 run sandbox create --name demo --policy "$D/policy.yaml" -- sh -c '
 	for h in docs.demo exfil.demo; do
 		code=$(curl -s -o /tmp/body -w "%{http_code}" http://$h:8080/)
 		echo "curl http://$h:8080/ -> HTTP $code $(cat /tmp/body)"
-	done'
+	done
+	echo "curl https://inference.local/v1/chat/completions ->"
+	curl -s https://inference.local/v1/chat/completions \
+	    -H "content-type: application/json" \
+	    -d "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}" |
+	    cut -c1-150'
 echo
 echo "== openshell logs demo (the proxy's decisions)"
-run logs demo --source sandbox | grep -E 'FORWARD|CONNECT' || true
+run logs demo --source sandbox | grep -E 'FORWARD|CONNECT|inference routed' || true
 echo
 echo "== openshell sandbox get demo"
 run sandbox get demo | sed -n '1,12p'
