@@ -23,3 +23,4 @@ $(eval $(call unit,agent_sandbox,,))
 $(eval $(call unit,sbx,svc/sandbox/ident.c svc/sandbox/config.c \
     svc/sandbox/binalias.c,$(LIBPOLICY) $(POLICY_LIBS)))
 $(BUILD)/tests/unit/sbx_test: $(LIBPOLICY)
+$(eval $(call unit,routefile,svc/sandbox/routefile.c,$(POLICY_LIBS)))

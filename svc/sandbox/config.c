@@ -42,7 +42,7 @@ static void	 config_env_push(char ***, size_t *, size_t *, const char *,
 enum {
 	OPT_ID = 256, OPT_NAME, OPT_ENDPOINT, OPT_CA, OPT_CERT, OPT_KEY,
 	OPT_POLICY, OPT_STATE, OPT_ROOTFS, OPT_WORKDIR, OPT_HOSTS, OPT_READY,
-	OPT_HIDE, OPT_CRED, OPT_UPSTREAM_CA,
+	OPT_HIDE, OPT_CRED, OPT_UPSTREAM_CA, OPT_ROUTES,
 };
 
 static const struct option config_longopts[] = {
@@ -61,6 +61,7 @@ static const struct option config_longopts[] = {
 	{ "hide",	required_argument,	NULL,	OPT_HIDE },
 	{ "credential",	required_argument,	NULL,	OPT_CRED },
 	{ "upstream-ca", required_argument,	NULL,	OPT_UPSTREAM_CA },
+	{ "inference-routes", required_argument, NULL,	OPT_ROUTES },
 	{ "help",	no_argument,		NULL,	'h' },
 	{ NULL,		0,			NULL,	0 },
 };
@@ -94,7 +95,8 @@ config_usage(void)
 	    "[--tls-cert file]\n\t[--tls-key file] [--rootfs dir] "
 	    "[--workdir dir] [--hosts-file file]\n"
 	    "\t[--ready-fd n] [--hide dir]... [--credential KEY[=host,...]]..."
-	    "\n\t[--upstream-ca file] [-- command [arg ...]]\n");
+	    "\n\t[--upstream-ca file] [--inference-routes file] "
+	    "[-- command [arg ...]]\n");
 	exit(2);
 }
 
@@ -163,6 +165,9 @@ config_options(struct sandbox *sb, int argc, char **argv)
 		case OPT_UPSTREAM_CA:
 			sb->sb_upstream_ca = optarg;
 			break;
+		case OPT_ROUTES:
+			sb->sb_routes_file = optarg;
+			break;
 		default:
 			config_usage();
 		}
@@ -197,6 +202,8 @@ config_env_defaults(struct sandbox *sb)
 		{ "OPENSHELL_TLS_KEY", offsetof(struct sandbox, sb_tls_key) },
 		{ "OPENSHELL_UPSTREAM_CA",
 		    offsetof(struct sandbox, sb_upstream_ca) },
+		{ "OPENSHELL_INFERENCE_ROUTES",
+		    offsetof(struct sandbox, sb_routes_file) },
 	};
 	char		**field, *v;
 	size_t		  i;

@@ -2,15 +2,17 @@
  * Copyright (c) 2026 The OpenShell in C authors.
  * SPDX-License-Identifier: ISC
  *
- * routerd's routes (sandbox.md §6.3, cluster source), gateway mode
- * only.  At startup, before the agent exists, one synchronous
- * GetInferenceBundle: if it fails, inference stays off for the
- * sandbox's life (routerd closes inference.local tunnels); if it
- * answers, even with no routes, routing is on.  Then every
- * OPENSHELL_ROUTE_REFRESH_INTERVAL_SECS (default 5) an asynchronous
- * fetch: a new revision replaces the table in routerd, a failure keeps
- * the table it has.  At every start of routerd: the trust anchors,
- * then the table.
+ * routerd's routes (sandbox.md §6.3).  Without a gateway they come
+ * from the routes file (routefile.c), read once: an error is fatal,
+ * no routes means no inference.  With a gateway, at startup, before
+ * the agent exists, one synchronous GetInferenceBundle: if it fails,
+ * inference stays off for the sandbox's life (routerd closes
+ * inference.local tunnels); if it answers, even with no routes,
+ * routing is on.  Then every OPENSHELL_ROUTE_REFRESH_INTERVAL_SECS
+ * (default 5) an asynchronous fetch: a new revision replaces the table
+ * in routerd, a failure keeps the table it has.  "sandbox-system"
+ * routes are the supervisor's own and never reach routerd.  At every
+ * start of routerd: the trust anchors, then the table.
  */
 
 #include <stdlib.h>
@@ -32,8 +34,10 @@ typedef Openshell__Inference__V1__GetInferenceBundleResponse	 Bundle;
 
 struct routes {
 	struct sandbox		*r_sb;
-	int			 r_on;		/* the startup fetch answered */
-	Bundle			*r_bundle;	/* what routerd has */
+	int			 r_on;		/* routing on */
+	struct sroute		*r_v;		/* what routerd has */
+	size_t			 r_n;
+	char			*r_rev;		/* the bundle's revision */
 	Bundle			*r_resp;	/* of the fetch in flight */
 	struct grpc_acall	*r_inflight;
 	struct grpc_aclient	*r_ac;
@@ -46,8 +50,9 @@ static void	 routes_msg(struct grpc_acall *, const uint8_t *, size_t,
 static void	 routes_done(struct grpc_acall *, const struct grpc_status *,
 		    void *);
 static void	 routes_table(struct routes *, struct proc_tree *);
-static int	 routes_system(const Openshell__Inference__V1__ResolvedRoute *);
+static int	 routes_take(struct routes *, const Bundle *);
 static Bundle	*routes_unpack(const uint8_t *, size_t);
+static char	*routes_strdup(const char *);
 
 /*
  * Startup: the first bundle through the synchronous client c.  A
@@ -59,6 +64,7 @@ routes_fetch(struct sandbox *sb, struct grpc_client *c)
 {
 	struct routes		*r;
 	struct grpc_status	 st;
+	Bundle			*b;
 	uint8_t			*resp;
 	size_t			 rlen;
 
@@ -76,15 +82,41 @@ routes_fetch(struct sandbox *sb, struct grpc_client *c)
 			log_warnx("inference disabled: %s", st.message);
 		return;
 	}
-	r->r_bundle = routes_unpack(resp, rlen);
+	b = routes_unpack(resp, rlen);
 	free(resp);
-	if (r->r_bundle == NULL) {
+	if (b == NULL) {
 		log_warnx("inference disabled: cannot decode the bundle");
 		return;
 	}
 	r->r_on = 1;
-	log_info("inference: %zu routes (revision %s)",
-	    r->r_bundle->n_routes, r->r_bundle->revision);
+	routes_take(r, b);
+	openshell__inference__v1__get_inference_bundle_response__free_unpacked(
+	    b, NULL);
+}
+
+/* No gateway: the routes file, if any; its errors are fatal. */
+void
+routes_file(struct sandbox *sb)
+{
+	struct routes	*r;
+	char		 err[512];
+	size_t		 i;
+
+	if (sb->sb_routes_file == NULL)
+		return;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	r->r_sb = sb;
+	sb->sb_routes = r;
+	if (routefile_load(sb->sb_routes_file, &r->r_v, &r->r_n, err,
+	    sizeof(err)) == -1)
+		fatalx("--inference-routes: %s", err);
+	/* The agent's environment and the daemons' are made from ours. */
+	for (i = 0; i < r->r_n; i++)
+		if (r->r_v[i].sr_env != NULL && unsetenv(r->r_v[i].sr_env) == -1)
+			fatal("unsetenv %s", r->r_v[i].sr_env);
+	r->r_on = r->r_n > 0;
+	log_info("inference: %zu routes from %s", r->r_n, sb->sb_routes_file);
 }
 
 /* The event loop exists: refresh on the gateway link's async client. */
@@ -96,8 +128,8 @@ routes_start(struct sandbox *sb, struct event_base *base,
 	struct timeval	 tv = { ROUTES_REFRESH, 0 };
 	const char	*v, *errstr;
 
-	if (r == NULL || !r->r_on)
-		return;
+	if (r == NULL || !r->r_on || r->r_rev == NULL)
+		return;		/* no gateway, or inference off for good */
 	r->r_ac = ac;
 	if ((v = getenv("OPENSHELL_ROUTE_REFRESH_INTERVAL_SECS")) != NULL) {
 		tv.tv_sec = strtonum(v, 1, 86400, &errstr);
@@ -163,67 +195,94 @@ routes_done(struct grpc_acall *call, const struct grpc_status *st,
 	(void)call;
 	r->r_inflight = NULL;
 	r->r_resp = NULL;
-	if (st->code != GRPC_OK || b == NULL) {
+	if (st->code != GRPC_OK || b == NULL)
 		log_debug("inference refresh: %s", st->message);
-	} else if (strcmp(b->revision, r->r_bundle->revision) != 0) {
-		openshell__inference__v1__get_inference_bundle_response__free_unpacked(
-		    r->r_bundle, NULL);
-		r->r_bundle = b;
-		b = NULL;
-		log_info("inference: %zu routes (revision %s)",
-		    r->r_bundle->n_routes, r->r_bundle->revision);
-		/* Down: it gets the table when it starts again. */
-		if (r->r_sb->sb_tree.pt_children[PROC_ROUTER].pc_evopen)
-			routes_table(r, &r->r_sb->sb_tree);
-	}
+	else if (strcmp(b->revision, r->r_rev) != 0 && routes_take(r, b) &&
+	    r->r_sb->sb_tree.pt_children[PROC_ROUTER].pc_evopen)
+		routes_table(r, &r->r_sb->sb_tree);	/* else at its start */
 	if (b != NULL)
 		openshell__inference__v1__get_inference_bundle_response__free_unpacked(
 		    b, NULL);
 }
 
 /*
- * IPC_ROUTER_ROUTES: the whole table, api keys included (routerd puts
- * them on the wire; the agent never sees them).  "sandbox-system"
- * routes are the supervisor's own (§6.3): never the agent's.
+ * The bundle's routes but "sandbox-system", copied; 1 once they are
+ * r's table (the bundle stays the caller's).
  */
+static int
+routes_take(struct routes *r, const Bundle *b)
+{
+	Openshell__Inference__V1__ResolvedRoute	*rt;
+	struct sroute				*v;
+	size_t					 i, j, n = 0;
+
+	if ((v = calloc(b->n_routes + 1, sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < b->n_routes; i++) {
+		rt = b->routes[i];
+		if (strcmp(rt->name, "sandbox-system") == 0)
+			continue;
+		v[n].sr_name = routes_strdup(rt->name);
+		v[n].sr_url = routes_strdup(rt->base_url);
+		v[n].sr_key = routes_strdup(rt->api_key);
+		v[n].sr_model = routes_strdup(rt->model_id);
+		v[n].sr_type = routes_strdup(rt->provider_type);
+		v[n].sr_timeout = rt->timeout_secs > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)rt->timeout_secs;
+		if ((v[n].sr_protos = calloc(rt->n_protocols + 1,
+		    sizeof(char *))) == NULL)
+			fatal("%s", __func__);
+		for (j = 0; j < rt->n_protocols; j++)
+			v[n].sr_protos[j] = routes_strdup(rt->protocols[j]);
+		v[n++].sr_nprotos = rt->n_protocols;
+	}
+	routefile_free(r->r_v, r->r_n);
+	free(r->r_rev);
+	r->r_v = v;
+	r->r_n = n;
+	r->r_rev = routes_strdup(b->revision);
+	log_info("inference: %zu routes (revision %s)", n, r->r_rev);
+	return 1;
+}
+
+/* IPC_ROUTER_ROUTES: the whole table, keys included (for routerd). */
 static void
 routes_table(struct routes *r, struct proc_tree *pt)
 {
-	struct ipc_wr					 w;
-	Openshell__Inference__V1__ResolvedRoute		*rt;
-	size_t						 i, j, n = 0;
+	struct ipc_wr	 w;
+	struct sroute	*v;
+	size_t		 i, j;
 
-	for (i = 0; r->r_on && i < r->r_bundle->n_routes; i++)
-		n += !routes_system(r->r_bundle->routes[i]);
 	ipc_wr_init(&w);
 	ipc_wr_array(&w, 2);
 	ipc_wr_bool(&w, r->r_on);
-	ipc_wr_array(&w, (uint32_t)n);
-	for (i = 0; r->r_on && i < r->r_bundle->n_routes; i++) {
-		rt = r->r_bundle->routes[i];
-		if (routes_system(rt))
-			continue;
+	ipc_wr_array(&w, (uint32_t)r->r_n);
+	for (i = 0; i < r->r_n; i++) {
+		v = &r->r_v[i];
 		ipc_wr_array(&w, 7);
-		ipc_wr_str(&w, rt->name);
-		ipc_wr_str(&w, rt->base_url);
-		ipc_wr_array(&w, (uint32_t)rt->n_protocols);
-		for (j = 0; j < rt->n_protocols; j++)
-			ipc_wr_str(&w, rt->protocols[j]);
-		ipc_wr_str(&w, rt->api_key);
-		ipc_wr_str(&w, rt->model_id);
-		ipc_wr_str(&w, rt->provider_type);
-		ipc_wr_u32(&w, rt->timeout_secs > UINT32_MAX ? UINT32_MAX :
-		    (uint32_t)rt->timeout_secs);
+		ipc_wr_str(&w, v->sr_name);
+		ipc_wr_str(&w, v->sr_url);
+		ipc_wr_array(&w, (uint32_t)v->sr_nprotos);
+		for (j = 0; j < v->sr_nprotos; j++)
+			ipc_wr_str(&w, v->sr_protos[j]);
+		ipc_wr_str(&w, v->sr_key);
+		ipc_wr_str(&w, v->sr_model);
+		ipc_wr_str(&w, v->sr_type);
+		ipc_wr_u32(&w, v->sr_timeout);
 	}
 	if (proc_compose_wr(pt, PROC_ROUTER, IPC_ROUTER_ROUTES, 0, -1,
 	    &w) == -1)
 		log_warn("routerd: routes");
 }
 
-static int
-routes_system(const Openshell__Inference__V1__ResolvedRoute *rt)
+static char *
+routes_strdup(const char *s)
 {
-	return strcmp(rt->name, "sandbox-system") == 0;
+	char	*d;
+
+	if ((d = strdup(s != NULL ? s : "")) == NULL)
+		fatal("%s", __func__);
+	return d;
 }
 
 static Bundle *

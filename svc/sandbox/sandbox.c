@@ -95,6 +95,8 @@ main(int argc, char *argv[])
 		sb.sb_lp = logpush_new(sb.sb_id);
 		logpush_hook_install(sb.sb_lp);
 	}
+	if (!sb.sb_gateway)
+		routes_file(&sb);	/* an error ends us before anything */
 	sb.sb_pidfd = sb.sb_statusfd = -1;
 	for (i = 0; i < PROC_MAX; i++)
 		sb.sb_ctlfd[i] = -1;
@@ -157,7 +159,7 @@ sbx_daemons(struct sandbox *sb, struct event_base *base)
 		sbx_ctlsock(sb, PROC_SSH);
 	}
 	/* inference.local: proxyd hands those connections to routerd. */
-	if (sb->sb_gateway) {
+	if (sb->sb_gateway || sb->sb_routes != NULL) {
 		proc_add(&sb->sb_tree, PROC_ROUTER, "routerd");
 		sbx_ctlsock(sb, PROC_ROUTER);
 		proc_peer(&sb->sb_tree, PROC_PROXY, PROC_ROUTER);
@@ -185,11 +187,11 @@ sbx_agent(struct sandbox *sb)
 	if ((sb->sb_ident = ident_new()) == NULL)
 		fatal("ident");
 	sbx_proxy_config(sb, &sb->sb_tree);
-	if (sb->sb_gateway) {
-		/* Before the agent: its first request finds the routes. */
+	/* Before the agent: its first request finds the routes. */
+	if (sb->sb_routes != NULL)
 		routes_configure(sb, &sb->sb_tree);
+	if (sb->sb_gateway)
 		sb->sb_aio = agentio_new(sb->sb_lp);
-	}
 	if (spawn_reaper(sb) == -1)
 		fatalx("cannot spawn the agent");
 	if (sb->sb_aio != NULL)
@@ -337,7 +339,9 @@ sbx_configure(struct proc_tree *pt, int id, void *arg)
 		if (ipc_set_maxsize(&pt->pt_children[id].pc_ev.ie_ib,
 		    SBX_PROXY_IPC_MAX) == -1)
 			log_warn("routerd: channel size");
-		routes_configure(sb, pt);
+		/* At the first start, sbx_agent sends it (as proxyd's). */
+		if (sb->sb_policy_yaml != NULL)
+			routes_configure(sb, pt);
 	}
 	if (id != PROC_PROXY)
 		return;

@@ -92,6 +92,7 @@ struct sandbox {
 	char		*sb_workdir;
 	char		*sb_hosts_file;
 	char		*sb_upstream_ca;	/* --upstream-ca file */
+	char		*sb_routes_file;	/* --inference-routes */
 	char		*sb_hide[SBX_MAXHIDE];
 	int		 sb_nhide;
 	int		 sb_readyfd;
@@ -196,7 +197,25 @@ int	 ident_dispatch(struct sandbox *, struct ipc_msg *);
 int	 ident_tcp_find(const char *, const char *, uint16_t, const char *,
 	    uint16_t, unsigned long *);
 
+/* routefile.c: one inference route (routes.c sends them to routerd). */
+struct sroute {
+	char		 *sr_name;
+	char		 *sr_url;
+	char		**sr_protos;
+	size_t		  sr_nprotos;
+	char		 *sr_key;
+	char		 *sr_model;
+	char		 *sr_type;
+	uint32_t	  sr_timeout;	/* s, 0: routerd's default */
+	char		 *sr_env;	/* api_key_env, or NULL */
+};
+
+int	 routefile_load(const char *, struct sroute **, size_t *, char *,
+	    size_t);
+void	 routefile_free(struct sroute *, size_t);
+
 /* routes.c */
+void	 routes_file(struct sandbox *);
 void	 routes_fetch(struct sandbox *, struct grpc_client *);
 void	 routes_start(struct sandbox *, struct event_base *,
 	    struct grpc_aclient *);
