@@ -87,14 +87,16 @@ def load_policy(parent, policy, loaded=r"policy loaded"):
     return mark
 
 
-def tunnel(host, port, rcvbuf=None):
+def tunnel(host, port, rcvbuf=None, sndbuf=None):
     """CONNECT host:port through proxyd, which must answer 200; returns
     the socket (the caller closes it) and the bytes after the head.
-    rcvbuf: the socket's receive buffer, set before it connects."""
+    rcvbuf, sndbuf: the socket's buffers, set before it connects."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(TIMEOUT)
     if rcvbuf is not None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    if sndbuf is not None:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     s.connect(PROXY)
     s.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (
         host.encode(), port, host.encode(), port))

@@ -342,12 +342,16 @@ def control(path, name, value=None):
 
 class Listener:
     """A TCP listener on (addr, port), IPv4 or IPv6: each connection it
-    accepts gets a thread of its own running the subclass's _conn."""
+    accepts gets a thread of its own running the subclass's _conn.
+    bufsize: the send and receive buffers of every accepted socket,
+    fixed (no autotuning), for tests that measure what proxyd holds."""
 
-    def __init__(self, addr, port):
+    def __init__(self, addr, port, bufsize=None):
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         self.ls = socket.socket(fam, socket.SOCK_STREAM)
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        for opt in (socket.SO_SNDBUF, socket.SO_RCVBUF) if bufsize else ():
+            self.ls.setsockopt(socket.SOL_SOCKET, opt, bufsize)
         self.ls.bind((addr, port))
         self.ls.listen(64)
         threading.Thread(target=self._accept, daemon=True).start()
