@@ -11,6 +11,7 @@ fields.  Everything runs in a private network namespace holding only
 import hashlib
 import os
 import queue
+import re
 import resource
 import socket
 import subprocess
@@ -156,8 +157,13 @@ def identity(env):
     yield env.state
 
 
-def deny_reason(env, mark, kind="CONNECT"):
-    return env.parent.log.wait_for(r"^.*%s .*action=deny" % kind, mark)
+def deny_reason(env, mark, target, kind="CONNECT"):
+    """The deny line of this target after mark (a line of an earlier
+    test may come after mark: lines are written a loop turn later)."""
+    host, port = target.rsplit(":", 1)
+    return env.parent.log.wait_for(
+        r"^.*%s .*dst_host=%s dst_port=%s .*action=deny" % (
+            kind, re.escape(host), port), mark)
 
 
 def connect_forbidden(env, target, timeout=TIMEOUT_S):
@@ -205,20 +211,21 @@ def test_identity_query_names_both_ends(env):
 
 def test_connect_unlisted_host_403_bare(env):
     mark = connect_forbidden(env, "unlisted.test:9000")
-    line = deny_reason(env, mark)
+    line = deny_reason(env, mark, "unlisted.test:9000")
     assert "dst_host=unlisted.test" in line
     assert "policy=-" in line
     assert "not in policy" in line
 
 
 def test_connect_wrong_port_403(env):
-    connect_forbidden(env, "allowed.test:9001")
+    mark = connect_forbidden(env, "allowed.test:9001")
+    assert "not in policy" in deny_reason(env, mark, "allowed.test:9001")
 
 
 def test_connect_wrong_binary_403(env, identity):
     identity["exe"] = "/usr/bin/python3"
     mark = connect_forbidden(env, "allowed.test:9000")
-    line = deny_reason(env, mark)
+    line = deny_reason(env, mark, "allowed.test:9000")
     assert "binary=/usr/bin/python3" in line
     assert "not allowed in policy" in line
 
@@ -226,7 +233,8 @@ def test_connect_wrong_binary_403(env, identity):
 def test_connect_identity_failure_403(env, identity):
     identity.update(ok=False, error="socket shared between processes")
     mark = connect_forbidden(env, "allowed.test:9000")
-    assert "socket shared between processes" in deny_reason(env, mark)
+    assert "socket shared between processes" in deny_reason(
+        env, mark, "allowed.test:9000")
 
 
 @pytest.mark.parametrize("target", ["127.0.0.1:9000",
@@ -350,7 +358,7 @@ def test_forward_unlisted_403(env):
     out = http_exchange(PROXY, b"GET http://unlisted.test:8080/ HTTP/1.1\r\n"
                         b"\r\n")
     assert out == FORBIDDEN
-    deny_reason(env, mark, "FORWARD")
+    deny_reason(env, mark, "unlisted.test:8080", "FORWARD")
 
 
 def test_forward_https_400(env):

@@ -217,7 +217,8 @@ def test_read_only_get_ok_post_403(env):
     s.sendall(req("ro.test", "POST", "/repos?x=1", body=b"data"))
     assert_denied(read_response(s), "POST", "/repos?x=1", "/repos")
     assert closed(s)
-    line = env.parent.log.wait_for(r"L7_REQUEST .*l7_decision=deny", mark)
+    line = env.parent.log.wait_for(r"L7_REQUEST dst_host=ro.test .*"
+                                   r"l7_decision=deny", mark)
     for f in ("dst_host=ro.test", "dst_port=8080", "policy=api",
               "l7_protocol=rest", "l7_action=POST", "l7_target=\"/repos?x=1\"",
               "l7_query_params=\"x=1\""):
