@@ -169,5 +169,6 @@ int	 provider_main(int, char **);
 int	 policy_main(int, char **);
 int	 logs_main(int, char **);
 int	 inference_main(int, char **);
+int	 term_main(int, char **);	/* term.c */
 
 #endif /* CLI_H */

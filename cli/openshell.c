@@ -60,6 +60,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    NULL },
 	{ "status",	NULL,	status_main,
 	    "status" },
+	{ "term",	NULL,	term_main,
+	    "term [--interval S]" },
 };
 
 #define NCMDS	(sizeof(cli_cmds) / sizeof(cli_cmds[0]))

@@ -30,7 +30,7 @@ $(eval $(call prog,$(BUILD)/bin/openshell-gateway,$(GATEWAY_SRCS),$(GATEWAY_LIBS
 $(eval $(call prog,$(BUILD)/libexec/openshell/gatewayd,$(GATEWAYD_SRCS),$(GATEWAYD_LIBS)))
 $(eval $(call prog,$(BUILD)/libexec/openshell/watchd,$(WATCHD_SRCS),))
 $(eval $(call prog,$(BUILD)/libexec/openshell/logd,$(LOGD_SRCS),))
-$(eval $(call prog,$(BUILD)/bin/openshell,$(CLI_SRCS),$(CLI_LIBS)))
+$(eval $(call prog,$(BUILD)/bin/openshell,$(CLI_SRCS),$(CLI_LIBS) $(shell pkg-config --libs ncursesw)))
 
 $(BUILD)/bin/openshell-gateway: $(LIBPKI)
 $(BUILD)/libexec/openshell/gatewayd: $(LIBPROTO) $(LIBGRPC) $(LIBPKI) $(LIBPOLICY)
