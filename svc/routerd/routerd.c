@@ -251,7 +251,7 @@ routerd_nofile(void)
 static void
 routerd_sandbox(struct proc_self *ps)
 {
-	(void)ps;
+	upstream_idle(ps->ps_arg);
 	if (sandbox_unveil_anyport(SANDBOX_NET_CONNECT) == -1)
 		fatal("sandbox_unveil_anyport");
 	sandbox_unveil(NULL, NULL);

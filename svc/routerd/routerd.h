@@ -146,6 +146,7 @@ struct serve_req {
 struct upstream;
 int	 upstream_init(struct routerd *);
 void	 upstream_trust(struct routerd *, const char *);
+void	 upstream_idle(struct routerd *);
 struct upstream *upstream_start(struct routerd *, struct tunnel *,
 	    const struct serve_req *);
 void	 upstream_detach(struct upstream *);

@@ -40,6 +40,7 @@
 #include "routerd.h"
 
 #define UPSTREAM_SYSTEM_BUNDLE	"/etc/ssl/certs/ca-certificates.crt"
+#define UPSTREAM_ROOTS_DELAY	1	/* s after setup */
 
 struct upstream {
 	struct routerd			*u_rd;
@@ -59,6 +60,7 @@ struct upstream {
 static const unsigned char upstream_h11[] = "\x08http/1.1";
 
 static void	 upstream_roots(struct routerd *);
+static void	 upstream_roots_cb(evutil_socket_t, short, void *);
 static int	 upstream_addpem(X509_STORE *, const char *, size_t);
 static struct evhttp_connection *upstream_conn(struct routerd *,
 		    const struct evhttp_uri *, char *, size_t);
@@ -149,7 +151,12 @@ upstream_addpem(X509_STORE *st, const char *pem, size_t len)
 	return n;
 }
 
-/* The system bundle, parsed once (some 30 ms: not at startup). */
+/*
+ * The system bundle, parsed once: some 30 ms of CPU, which must not
+ * delay the sandbox's start (the tree is ready when we are).  Done a
+ * moment after setup (upstream_idle), or by the first https request
+ * that comes sooner.
+ */
 static void
 upstream_roots(struct routerd *rd)
 {
@@ -164,12 +171,31 @@ upstream_roots(struct routerd *rd)
 	rd->rd_roots = NULL;
 }
 
+/* After setup: the system bundle, once the start is over. */
+void
+upstream_idle(struct routerd *rd)
+{
+	struct timeval	 tv = { UPSTREAM_ROOTS_DELAY, 0 };
+
+	if (event_base_once(rd->rd_base, -1, EV_TIMEOUT, upstream_roots_cb,
+	    rd, &tv) == -1)
+		upstream_roots(rd);
+}
+
+static void
+upstream_roots_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	upstream_roots(arg);
+}
+
+/* Extra anchors: into the store now, beside the system's (later). */
 void
 upstream_trust(struct routerd *rd, const char *pem)
 {
 	int	 n = 0;
 
-	upstream_roots(rd);
 	if (*pem != '\0')
 		n = upstream_addpem(SSL_CTX_get_cert_store(rd->rd_client), pem,
 		    strlen(pem));
