@@ -9,8 +9,11 @@ key comes from the supervisor's environment and must not be in the
 agent's."""
 
 import json
+import subprocess
 
-from sbxsec import log_lines
+import pytest
+
+from sbxsec import HERE, PY, TESTNET_HOST, log_lines
 
 ROUTES = """routes:
   - name: testhost
@@ -59,3 +62,61 @@ def test_routes_file_errors_are_fatal(sandbox, tmp_path):
     p = sandbox(extra=["--inference-routes", str(f)]).run(["true"])
     assert p.returncode != 0
     assert "--inference-routes: route r1: no api_key" in p.stderr
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def tls_backend(world, tmp_path):
+    """tls_server.py on 203.0.113.10:8444 with a certificate for that
+    address from a test CA; it serves www/v1/models."""
+    d = tmp_path
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+             "-out", "ca.pem", "-days", "2", "-subj", "/CN=routes test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+             "-subj", "/CN=backend", cwd=d)
+    (d / "ext.cnf").write_text("subjectAltName=IP:%s\n"
+                               "extendedKeyUsage=serverAuth\n" % TESTNET_HOST)
+    _openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey",
+             "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2",
+             "-extfile", "ext.cnf", cwd=d)
+    (d / "www" / "v1").mkdir(parents=True)
+    (d / "www" / "v1" / "models").write_text("models-over-tls\n")
+    p = subprocess.Popen(["ip", "netns", "exec", world.th, PY,
+                          str(HERE / "tls_server.py"), TESTNET_HOST, "8444",
+                          str(d / "srv.pem"), str(d / "srv.key"),
+                          str(d / "www")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        routes = d / "routes.yaml"
+        routes.write_text("routes:\n  - {name: tls, endpoint: 'https://%s:"
+                          "8444', model: m, protocols: [model_discovery], "
+                          "api_key: k}\n" % TESTNET_HOST)
+        yield d, routes
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_https_backend_is_verified(sandbox, tls_backend):
+    """The backend's certificate must verify: against --upstream-ca it
+    does; without it the route is unavailable (503), not trusted."""
+    d, routes = tls_backend
+    get = ["sh", "-c", "%s -w ' %%{http_code}' "
+           "https://inference.local/v1/models" % CURL]
+    p = sandbox(extra=["--inference-routes", str(routes), "--upstream-ca",
+                       str(d / "ca.pem")]).run(get)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["models-over-tls", "200"]
+    p = sandbox(extra=["--inference-routes", str(routes)]).run(get)
+    assert p.returncode == 0, p.stderr
+    body, code = p.stdout.rsplit(" ", 1)
+    assert code == "503"
+    assert json.loads(body) == {"error": "inference service unavailable"}
