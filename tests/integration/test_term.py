@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from test_cli import Admin, Cli
+# The CLI suite's gateway and admin client fixtures, one per module.
+from test_cli import admin, gw  # noqa: F401
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -271,28 +272,6 @@ class Term:
     def kill(self):
         if self.child.isalive():
             self.child.terminate(force=True)
-
-
-@pytest.fixture(scope="module")
-def gw(tmp_path_factory):
-    cli = Cli(tmp_path_factory.mktemp("term"))
-    r = cli("gateway", "start", "--port", "0")
-    m = re.search(r"ready at https://127\.0\.0\.1:(\d+)$", r.stdout, re.M)
-    assert m, r.stdout
-    cli.port = int(m.group(1))
-    try:
-        yield cli
-    finally:
-        r = cli("gateway", "stop", check=False)
-        cli.cleanup()
-        assert r.returncode == 0, r.stderr
-
-
-@pytest.fixture(scope="module")
-def admin(gw):
-    a = Admin(gw)
-    yield a
-    a.channel.close()
 
 
 @pytest.fixture

@@ -203,3 +203,28 @@ def agent(sb, body, timeout=60):
 
 def log_lines(path):
     return Path(path).read_text().splitlines()
+
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_pki(d, san):
+    """A test CA (d/ca.pem) and a server certificate signed by it
+    (d/srv.pem, d/srv.key) for san, e.g. "DNS:tls.test" or
+    "IP:203.0.113.10"."""
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+             "-out", "ca.pem", "-days", "2", "-subj", "/CN=osb test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+             "-subj", "/CN=" + san.split(":", 1)[1], cwd=d)
+    (Path(d) / "ext.cnf").write_text(
+        "subjectAltName=%s\nextendedKeyUsage=serverAuth\n"
+        "basicConstraints=CA:FALSE\n" % san)
+    _openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey",
+             "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2",
+             "-extfile", "ext.cnf", cwd=d)

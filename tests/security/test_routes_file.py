@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from sbxsec import HERE, PY, TESTNET_HOST, log_lines
+from sbxsec import HERE, PY, TESTNET_HOST, log_lines, make_pki
 
 ROUTES = """routes:
   - name: testhost
@@ -64,29 +64,13 @@ def test_routes_file_errors_are_fatal(sandbox, tmp_path):
     assert "--inference-routes: route r1: no api_key" in p.stderr
 
 
-def _openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
 
 @pytest.fixture
 def tls_backend(world, tmp_path):
     """tls_server.py on 203.0.113.10:8444 with a certificate for that
     address from a test CA; it serves www/v1/models."""
     d = tmp_path
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-             "-out", "ca.pem", "-days", "2", "-subj", "/CN=routes test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
-             "-subj", "/CN=backend", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:%s\n"
-                               "extendedKeyUsage=serverAuth\n" % TESTNET_HOST)
-    _openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey",
-             "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2",
-             "-extfile", "ext.cnf", cwd=d)
+    make_pki(d, "IP:" + TESTNET_HOST)
     (d / "www" / "v1").mkdir(parents=True)
     (d / "www" / "v1" / "models").write_text("models-over-tls\n")
     p = subprocess.Popen(["ip", "netns", "exec", world.th, PY,

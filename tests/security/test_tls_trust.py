@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-PY = "/usr/bin/python3"
-TESTNET_HOST = "203.0.113.10"
+from sbxsec import HERE, PY, TESTNET_HOST, make_pki
+
 PORT = 8443
 HOST = "tls.test"
 URL = "https://%s:%d" % (HOST, PORT)
@@ -40,28 +39,6 @@ NETWORK = """  tlstest:
       - { path: "/usr/bin/*" }
       - { path: "/usr/lib/git-core/*" }
 """ % (HOST, PORT)
-
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _make_pki(d):
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-             "-out", "ca.pem", "-days", "2", "-subj", "/CN=osb test CA",
-             "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
-             "-subj", "/CN=" + HOST, cwd=d)
-    (d / "ext.cnf").write_text(
-        "subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n"
-        "basicConstraints=CA:FALSE\n" % HOST)
-    _openssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey",
-             "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2",
-             "-extfile", "ext.cnf", cwd=d)
 
 
 def _make_repo(d):
@@ -90,7 +67,7 @@ def _make_repo(d):
 @pytest.fixture(scope="module")
 def tls(world, tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
-    _make_pki(d)
+    make_pki(d, "DNS:" + HOST)
     www = _make_repo(d)
     p = subprocess.Popen(["ip", "netns", "exec", world.th, PY,
                           str(HERE / "tls_server.py"), TESTNET_HOST,
