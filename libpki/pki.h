@@ -60,6 +60,8 @@ int	 pki_issue_client_pem(struct pki_ca *, const char *, int, char **,
 int	 pki_cert_cn(X509 *, char *, size_t);
 int	 pki_cert_file_cn(const char *, char *, size_t);
 int	 pki_cert_pem(X509 *, char **);
+int	 pki_cert_key_pem(EVP_PKEY *, char **);
+int	 pki_store_add_pem(X509_STORE *, const char *, size_t);
 X509	*pki_cert_load(const char *);
 void	 pki_free_secret(char *);
 

@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -416,6 +417,37 @@ pki_cert_key_pem(EVP_PKEY *key, char **pem)
 	if (rc == -1)
 		pki_sslerr("key PEM");
 	return rc;
+}
+
+/*
+ * The certificates of a PEM bundle (len bytes) into st, as trust
+ * anchors; text around them and other PEM blocks are skipped.  The
+ * number added (a duplicate counts), or -1 for a damaged PEM block.
+ */
+int
+pki_store_add_pem(X509_STORE *st, const char *pem, size_t len)
+{
+	STACK_OF(X509_INFO)	*infos;
+	X509_INFO		*xi;
+	BIO			*b;
+	int			 i, n = 0;
+
+	if (len > INT_MAX || (b = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		return -1;
+	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (infos == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+		xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 != NULL && X509_STORE_add_cert(st, xi->x509) == 1)
+			n++;
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	ERR_clear_error();
+	return n;
 }
 
 static int

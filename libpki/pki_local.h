@@ -23,7 +23,6 @@ enum pki_kind {
 EVP_PKEY	*pki_cert_keygen(void);
 X509		*pki_cert_make(enum pki_kind, const char *, EVP_PKEY *,
 		    X509 *, EVP_PKEY *, int, const char *const *);
-int		 pki_cert_key_pem(EVP_PKEY *, char **);
 int		 pki_cert_valid_cn(const char *);
 int		 pki_sslerr(const char *);
 

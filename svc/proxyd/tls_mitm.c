@@ -57,6 +57,7 @@
 
 #include <event2/bufferevent_ssl.h>
 
+#include "libpki/pki.h"
 #include "log.h"
 
 #include "proxyd.h"
@@ -113,7 +114,6 @@ static int	 tls_leaf_make(struct tls_mitm *, const char *,
 		    struct tls_leaf *);
 static struct tls_leaf *tls_leaf_get(struct tls_mitm *, const char *);
 static X509	*tls_leaf_sign(struct tls_mitm *, X509 *, const char *);
-static char	*tls_pem(X509 *, EVP_PKEY *);
 static struct tls_sess *tls_sess_find(struct tls_mitm *, const char *,
 		    uint16_t);
 static int	 tls_sess_new(SSL *, SSL_SESSION *);
@@ -328,9 +328,10 @@ tls_router_leaf(struct proxyd *pd, const char **cert, const char **key)
 			X509_free(x);
 			x = NULL;
 		}
-		if (x != NULL) {
-			t->t_rcert = tls_pem(x, NULL);
-			t->t_rkey = tls_pem(NULL, k);
+		if (x != NULL && pki_cert_pem(x, &t->t_rcert) == 0 &&
+		    pki_cert_key_pem(k, &t->t_rkey) == -1) {
+			free(t->t_rcert);
+			t->t_rcert = NULL;
 		}
 		X509_free(x);
 		EVP_PKEY_free(k);
@@ -340,25 +341,6 @@ tls_router_leaf(struct proxyd *pd, const char **cert, const char **key)
 	*cert = t->t_rcert;
 	*key = t->t_rkey;
 	return 0;
-}
-
-/* The PEM text of x, or of the private key k; NULL on failure. */
-static char *
-tls_pem(X509 *x, EVP_PKEY *k)
-{
-	BIO	*b;
-	BUF_MEM	*m;
-	char	*s = NULL;
-
-	if ((b = BIO_new(BIO_s_mem())) == NULL)
-		return NULL;
-	if (x != NULL ? PEM_write_bio_X509(b, x) == 1 :
-	    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1) {
-		BIO_get_mem_ptr(b, &m);
-		s = strndup(m->data, m->length);
-	}
-	BIO_free(b);
-	return s;
 }
 
 /* The cached leaf for host, or a new one in the least used slot. */
@@ -477,31 +459,17 @@ tls_roots_read(struct tls_mitm *t)
 static void
 tls_roots_load(struct tls_mitm *t)
 {
-	STACK_OF(X509_INFO)	*infos;
-	X509_INFO		*xi;
-	X509_STORE		*st;
-	int			 i;
+	char	*data;
+	long	 len;
 
 	if (t->t_roots == NULL)
 		return;
-	infos = PEM_X509_INFO_read_bio(t->t_roots, NULL, NULL, NULL);
+	if ((len = BIO_get_mem_data(t->t_roots, &data)) <= 0 ||
+	    pki_store_add_pem(SSL_CTX_get_cert_store(t->t_client), data,
+	    (size_t)len) == -1)
+		log_warnx("TLS: %s does not parse", TLS_SYSTEM_BUNDLE);
 	BIO_free(t->t_roots);
 	t->t_roots = NULL;
-	if (infos == NULL) {
-		log_warnx("TLS: %s does not parse", TLS_SYSTEM_BUNDLE);
-		ERR_clear_error();
-		return;
-	}
-	st = SSL_CTX_get_cert_store(t->t_client);
-	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
-		xi = sk_X509_INFO_value(infos, i);
-		if (xi->x509 != NULL)
-			X509_STORE_add_cert(st, xi->x509);
-		if (xi->crl != NULL)
-			X509_STORE_add_crl(st, xi->crl);
-	}
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	ERR_clear_error();
 }
 
 static void
@@ -622,7 +590,7 @@ tls_init(struct proxyd *pd)
 	    (t->t_leaftpl = tls_leaf_template(t)) == NULL ||
 	    tls_ctx_init(t) == -1)
 		goto bad;
-	if ((t->t_capem = tls_pem(t->t_ca, NULL)) == NULL)
+	if (pki_cert_pem(t->t_ca, &t->t_capem) == -1)
 		goto bad;
 	pd->pd_tls = t;
 	log_info("TLS: sandbox CA ready (key in memory only)");
@@ -652,9 +620,7 @@ tls_free(struct tls_mitm *t)
 	EVP_PKEY_free(t->t_leafkey);
 	free(t->t_capem);
 	free(t->t_rcert);
-	if (t->t_rkey != NULL)
-		explicit_bzero(t->t_rkey, strlen(t->t_rkey));
-	free(t->t_rkey);
+	pki_free_secret(t->t_rkey);
 	free(t);
 }
 
@@ -667,13 +633,9 @@ int
 tls_trust(struct proxyd *pd, const char *pem)
 {
 	struct tls_mitm		*t = pd->pd_tls;
-	STACK_OF(X509_INFO)	*infos;
-	X509_INFO		*xi;
-	X509_STORE		*st;
-	BIO			*b;
 	struct ipc_wr		 w;
 	struct timeval		 tv = { 0, TLS_ROOTS_DELAY_MS * 1000 };
-	int			 i, n = 0;
+	int			 n = 0;
 
 	if (t == NULL) {
 		/* No CA: say so, the parent must not wait for one. */
@@ -685,23 +647,9 @@ tls_trust(struct proxyd *pd, const char *pem)
 			log_warn("TLS: sending the CA");
 		return 0;
 	}
-	if (*pem != '\0') {
-		if ((b = BIO_new_mem_buf(pem, -1)) == NULL)
-			return -1;
-		infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
-		BIO_free(b);
-		if (infos == NULL)
-			return -1;
-		st = SSL_CTX_get_cert_store(t->t_client);
-		for (i = 0; i < sk_X509_INFO_num(infos); i++) {
-			xi = sk_X509_INFO_value(infos, i);
-			if (xi->x509 != NULL &&
-			    X509_STORE_add_cert(st, xi->x509) == 1)
-				n++;
-		}
-		sk_X509_INFO_pop_free(infos, X509_INFO_free);
-		ERR_clear_error();
-	}
+	if (*pem != '\0' && (n = pki_store_add_pem(
+	    SSL_CTX_get_cert_store(t->t_client), pem, strlen(pem))) == -1)
+		return -1;
 	t->t_on = 1;
 	log_info("TLS: termination on, %d extra upstream anchors", n);
 	ipc_wr_init(&w);

@@ -35,6 +35,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "libpki/pki.h"
 #include "log.h"
 
 #include "routerd.h"
@@ -61,7 +62,6 @@ static const unsigned char upstream_h11[] = "\x08http/1.1";
 
 static void	 upstream_roots(struct routerd *);
 static void	 upstream_roots_cb(evutil_socket_t, short, void *);
-static int	 upstream_addpem(X509_STORE *, const char *, size_t);
 static struct evhttp_connection *upstream_conn(struct routerd *,
 		    const struct evhttp_uri *, char *, size_t);
 static int	 upstream_headers(struct upstream *, const struct serve_req *,
@@ -128,29 +128,6 @@ upstream_init(struct routerd *rd)
 	return 0;
 }
 
-/* PEM certificates into st; how many were added. */
-static int
-upstream_addpem(X509_STORE *st, const char *pem, size_t len)
-{
-	STACK_OF(X509_INFO)	*infos;
-	X509_INFO		*xi;
-	BIO			*b;
-	int			 i, n = 0;
-
-	if ((b = BIO_new_mem_buf(pem, (int)len)) == NULL)
-		return 0;
-	infos = PEM_X509_INFO_read_bio(b, NULL, NULL, NULL);
-	BIO_free(b);
-	for (i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
-		xi = sk_X509_INFO_value(infos, i);
-		if (xi->x509 != NULL && X509_STORE_add_cert(st, xi->x509) == 1)
-			n++;
-	}
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	ERR_clear_error();
-	return n;
-}
-
 /*
  * The system bundle, parsed once: some 30 ms of CPU, which must not
  * delay the sandbox's start (the tree is ready when we are).  Done a
@@ -164,7 +141,7 @@ upstream_roots(struct routerd *rd)
 
 	if (rd->rd_roots == NULL)
 		return;
-	n = upstream_addpem(SSL_CTX_get_cert_store(rd->rd_client),
+	n = pki_store_add_pem(SSL_CTX_get_cert_store(rd->rd_client),
 	    rd->rd_roots, strlen(rd->rd_roots));
 	log_debug("TLS: %d system trust anchors", n);
 	free(rd->rd_roots);
@@ -196,9 +173,11 @@ upstream_trust(struct routerd *rd, const char *pem)
 {
 	int	 n = 0;
 
-	if (*pem != '\0')
-		n = upstream_addpem(SSL_CTX_get_cert_store(rd->rd_client), pem,
-		    strlen(pem));
+	if (*pem != '\0' && (n = pki_store_add_pem(
+	    SSL_CTX_get_cert_store(rd->rd_client), pem, strlen(pem))) == -1) {
+		log_warnx("TLS: the extra upstream anchors do not parse");
+		n = 0;
+	}
 	log_info("TLS: %d extra upstream trust anchors", n);
 }
 

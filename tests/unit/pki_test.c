@@ -505,6 +505,38 @@ test_client_bundle(void **state)
 	pki_free_secret(k2);
 }
 
+/* A PEM bundle's certificates become anchors; junk is refused. */
+static void
+test_store_add_pem(void **state)
+{
+	struct fixture	*f = *state;
+	X509_STORE	*st;
+	X509_OBJECT	*o;
+	char		*pem, *two;
+	size_t		 n;
+
+	assert_int_equal(pki_cert_pem(pki_ca_cert(f->ca), &pem), 0);
+	n = strlen(pem);
+	assert_non_null(two = malloc(2 * n + 16));
+	snprintf(two, 2 * n + 16, "%s# comment\n%s", pem, pem);
+	assert_non_null(st = X509_STORE_new());
+	assert_int_equal(pki_store_add_pem(st, two, strlen(two)), 2);
+	assert_int_equal(sk_X509_OBJECT_num(X509_STORE_get0_objects(st)), 1);
+	o = sk_X509_OBJECT_value(X509_STORE_get0_objects(st), 0);
+	assert_int_equal(X509_cmp(X509_OBJECT_get0_X509(o),
+	    pki_ca_cert(f->ca)), 0);
+	/* Cut short, the second is not counted: what parsed stays. */
+	assert_int_equal(pki_store_add_pem(st, two, n + 20), 1);
+	assert_int_equal(pki_store_add_pem(st, "not PEM", 7), 0);
+	free(two);
+	two = strdup("-----BEGIN CERTIFICATE-----\n!!\n"
+	    "-----END CERTIFICATE-----\n");
+	assert_int_equal(pki_store_add_pem(st, two, strlen(two)), -1);
+	X509_STORE_free(st);
+	free(two);
+	free(pem);
+}
+
 int
 main(void)
 {
@@ -523,6 +555,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test(test_cn_ambiguous_rejected),
 		cmocka_unit_test_setup_teardown(test_client_bundle,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_add_pem,
 		    setup, teardown),
 	};
 
