@@ -50,7 +50,8 @@ static void	 routes_msg(struct grpc_acall *, const uint8_t *, size_t,
 static void	 routes_done(struct grpc_acall *, const struct grpc_status *,
 		    void *);
 static void	 routes_table(struct routes *, struct proc_tree *);
-static int	 routes_take(struct routes *, const Bundle *);
+static struct routes *routes_new(struct sandbox *);
+static void	 routes_take(struct routes *, const Bundle *);
 static Bundle	*routes_unpack(const uint8_t *, size_t);
 static char	*routes_strdup(const char *);
 
@@ -68,10 +69,7 @@ routes_fetch(struct sandbox *sb, struct grpc_client *c)
 	uint8_t			*resp;
 	size_t			 rlen;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatal("%s", __func__);
-	r->r_sb = sb;
-	sb->sb_routes = r;
+	r = routes_new(sb);
 	memset(&st, 0, sizeof(st));
 	if (grpc_client_unary(c, ROUTES_PATH, "", 0, &resp, &rlen,
 	    ROUTES_TIMEOUT, &st) != GRPC_OK) {
@@ -94,6 +92,18 @@ routes_fetch(struct sandbox *sb, struct grpc_client *c)
 	    b, NULL);
 }
 
+static struct routes *
+routes_new(struct sandbox *sb)
+{
+	struct routes	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	r->r_sb = sb;
+	sb->sb_routes = r;
+	return r;
+}
+
 /* No gateway: the routes file, if any; its errors are fatal. */
 void
 routes_file(struct sandbox *sb)
@@ -104,10 +114,7 @@ routes_file(struct sandbox *sb)
 
 	if (sb->sb_routes_file == NULL)
 		return;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		fatal("%s", __func__);
-	r->r_sb = sb;
-	sb->sb_routes = r;
+	r = routes_new(sb);
 	if (routefile_load(sb->sb_routes_file, &r->r_v, &r->r_n, err,
 	    sizeof(err)) == -1)
 		fatalx("--inference-routes: %s", err);
@@ -197,19 +204,22 @@ routes_done(struct grpc_acall *call, const struct grpc_status *st,
 	r->r_resp = NULL;
 	if (st->code != GRPC_OK || b == NULL)
 		log_debug("inference refresh: %s", st->message);
-	else if (strcmp(b->revision, r->r_rev) != 0 && routes_take(r, b) &&
-	    r->r_sb->sb_tree.pt_children[PROC_ROUTER].pc_evopen)
-		routes_table(r, &r->r_sb->sb_tree);	/* else at its start */
+	else if (strcmp(b->revision, r->r_rev) != 0) {
+		routes_take(r, b);
+		/* routerd down: it gets the table when it starts again. */
+		if (r->r_sb->sb_tree.pt_children[PROC_ROUTER].pc_evopen)
+			routes_table(r, &r->r_sb->sb_tree);
+	}
 	if (b != NULL)
 		openshell__inference__v1__get_inference_bundle_response__free_unpacked(
 		    b, NULL);
 }
 
 /*
- * The bundle's routes but "sandbox-system", copied; 1 once they are
- * r's table (the bundle stays the caller's).
+ * The bundle's routes but "sandbox-system", copied into r's table (the
+ * bundle stays the caller's).
  */
-static int
+static void
 routes_take(struct routes *r, const Bundle *b)
 {
 	Openshell__Inference__V1__ResolvedRoute	*rt;
@@ -242,7 +252,6 @@ routes_take(struct routes *r, const Bundle *b)
 	r->r_n = n;
 	r->r_rev = routes_strdup(b->revision);
 	log_info("inference: %zu routes (revision %s)", n, r->r_rev);
-	return 1;
 }
 
 /* IPC_ROUTER_ROUTES: the whole table, keys included (for routerd). */
