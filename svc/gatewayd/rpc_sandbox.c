@@ -29,6 +29,7 @@
 #define SB_STRUCT_MAX		(64 * 1024)
 #define SB_POLICY_MAX		(256 * 1024)
 #define SB_LIST_DEFAULT		100
+#define SB_PETNAME_TRIES	16	/* then ALREADY_EXISTS */
 #define SB_LIST_MAX		1000
 #define SB_SESSIONS_SCAN	1000
 #define SB_NAMESPACE		"default"
@@ -178,7 +179,7 @@ sb_create(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	    OPENSHELL__DATAMODEL__V1__SANDBOX__INIT;
 	char					 id[GD_UUID_LEN];
 	char					 pet[GD_NAME_MAX];
-	int					 rc;
+	int					 rc, tries;
 
 	if ((req = openshell__v1__create_sandbox_request__unpack(NULL, len,
 	    msg)) == NULL) {
@@ -213,7 +214,11 @@ sb_create(struct grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 	sb.spec = req->spec;
 	sb.phase =
 	    OPENSHELL__DATAMODEL__V1__SANDBOX_PHASE__SANDBOX_PHASE_PROVISIONING;
-	if ((rc = rpc_sandbox_put(gd, &sb)) == STORE_CONFLICT)
+	/* A name we picked is taken: pick again (1600 names). */
+	for (tries = 0; (rc = rpc_sandbox_put(gd, &sb)) == STORE_CONFLICT &&
+	    req->name[0] == '\0' && tries < SB_PETNAME_TRIES; tries++)
+		rpc_petname(pet, sizeof(pet));
+	if (rc == STORE_CONFLICT)
 		rpc_error(call, GRPC_ALREADY_EXISTS,
 		    "sandbox '%s' already exists", sb.name);
 	else if (rc != STORE_OK)
